@@ -1,0 +1,1 @@
+"""HTTP faces of hotline: the app factory, dependencies, error handling. Thin."""

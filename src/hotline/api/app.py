@@ -1,0 +1,64 @@
+"""The application factory: one FastAPI app whose roles (api, gateway) are chosen per process."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Collection
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from hotline import __version__
+from hotline.api.errors import install_error_handlers
+from hotline.api.health import router as health_router
+from hotline.intake.bus import InProcessBus, KafkaBus
+from hotline.kit.db import Database
+from hotline.kit.kafka import make_producer
+from hotline.kit.settings import Settings, get_settings
+from hotline.tickets.handlers import IntakeHandler
+
+log = logging.getLogger(__name__)
+
+ALL_ROLES = ("api", "gateway")
+
+
+def create_app(settings: Settings | None = None, roles: Collection[str] = ALL_ROLES) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = Database(settings.database_url, settings.database_pool_size)
+        app.state.db = db
+        producer = None
+        if "gateway" in roles:
+            if settings.embedded:
+                app.state.bus = InProcessBus(IntakeHandler(db))
+            else:
+                producer = make_producer(settings)
+                await producer.start()
+                app.state.bus = KafkaBus(producer, settings.kafka_intake_topic)
+        log.info("hotline %s serving %s (%s)", __version__, ",".join(roles),
+                 "embedded" if settings.embedded else f"kafka {settings.kafka_bootstrap}")
+        try:
+            yield
+        finally:
+            if producer is not None:
+                await producer.stop()
+            await db.dispose()
+
+    app = FastAPI(title="hotline", version=__version__, lifespan=lifespan,
+                  description="12345 government service hotline: channels, dispatch, SLA, API.")
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.include_router(health_router)
+    if "gateway" in roles:
+        from hotline.gateway.endpoints import build_router
+
+        app.include_router(build_router(settings))
+    if "api" in roles:
+        from hotline.departments.endpoints import router as departments_router
+        from hotline.tickets.endpoints import router as tickets_router
+
+        app.include_router(tickets_router)
+        app.include_router(departments_router)
+    return app

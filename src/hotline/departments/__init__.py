@@ -1,0 +1,1 @@
+"""Government units a ticket is dispatched to: city departments, towns, streets, parks."""

@@ -1,0 +1,1 @@
+"""The normalized intake message every channel produces, and the bus that carries it."""

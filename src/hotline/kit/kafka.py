@@ -1,0 +1,94 @@
+"""Kafka producer and consumer wrappers with the consumer discipline the router needs.
+
+Auto-commit is off: the handler commits the database first, then the offsets (offset + 1).
+A batch that fails is not committed; the consumer seeks back and retries it after a pause.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.errors import CommitFailedError, KafkaError
+
+from hotline.kit.settings import Settings
+
+log = logging.getLogger(__name__)
+
+BatchHandler = Callable[[Sequence[ConsumerRecord]], Awaitable[Any]]
+
+
+def make_producer(settings: Settings, **overrides: Any) -> AIOKafkaProducer:
+    kwargs: dict[str, Any] = dict(
+        bootstrap_servers=settings.kafka_bootstrap,
+        acks="all",
+        enable_idempotence=settings.kafka_enable_idempotence,
+        linger_ms=settings.kafka_linger_ms,
+        compression_type=settings.kafka_compression,
+        request_timeout_ms=10_000,
+    )
+    kwargs.update(overrides)
+    return AIOKafkaProducer(**kwargs)
+
+
+def make_consumer(settings: Settings, topic: str, group: str, **overrides: Any) -> AIOKafkaConsumer:
+    kwargs: dict[str, Any] = dict(
+        bootstrap_servers=settings.kafka_bootstrap,
+        group_id=group,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        max_poll_records=settings.kafka_batch_max,
+        session_timeout_ms=10_000,
+        heartbeat_interval_ms=1_000,
+    )
+    kwargs.update(overrides)
+    return AIOKafkaConsumer(topic, **kwargs)
+
+
+async def consume_batches(
+    consumer: AIOKafkaConsumer,
+    handler: BatchHandler,
+    stop: asyncio.Event,
+    max_records: int = 500,
+    retry_pause: float = 1.0,
+) -> None:
+    """Fetch, handle, commit, until `stop` is set. The caller starts and stops the consumer."""
+    while not stop.is_set():
+        batches = await consumer.getmany(timeout_ms=200, max_records=max_records)
+        if not batches:
+            continue
+        records = [r for rs in batches.values() for r in rs]
+        try:
+            await handler(records)
+        except Exception:
+            log.exception("batch of %d failed; will retry it without committing", len(records))
+            for tp, rs in batches.items():
+                consumer.seek(tp, rs[0].offset)
+            await _sleep_unless(stop, retry_pause)
+            continue
+        offsets = {tp: rs[-1].offset + 1 for tp, rs in batches.items()}
+        try:
+            await consumer.commit(offsets)
+        except (CommitFailedError, KafkaError) as exc:
+            # Partitions moved to another router: it will see these again, and the database
+            # answers them as duplicates. Nothing is lost.
+            log.warning("offset commit failed (%s); the batch will be redelivered and deduplicated", exc)
+
+
+async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), seconds)
+    except TimeoutError:
+        pass
+
+
+async def committed_lag(consumer: AIOKafkaConsumer) -> dict[TopicPartition, int]:
+    out = {}
+    for tp in consumer.assignment():
+        end = (await consumer.end_offsets([tp]))[tp]
+        pos = await consumer.committed(tp) or 0
+        out[tp] = end - pos
+    return out

@@ -1,0 +1,72 @@
+"""The one settings class; every value comes from an environment variable prefixed HOTLINE_."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET = "change-me"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HOTLINE_", env_file=".env", extra="ignore")
+
+    environment: str = Field("development", description="development | test | production")
+    database_url: str = "sqlite+aiosqlite:///./hotline.db"
+    database_pool_size: int = 10
+
+    # Kafka. Unset bootstrap = embedded mode: the router runs in-process, no broker.
+    kafka_bootstrap: str | None = None
+    kafka_intake_topic: str = "hotline.intake"
+    kafka_events_topic: str = "hotline.ticket-events"
+    kafka_router_group: str = "hotline-router"
+    kafka_enable_idempotence: bool = True  # Apache Kafka: on; tansu (tests) does not support it
+    kafka_linger_ms: int = 5
+    kafka_compression: str | None = None
+    kafka_batch_max: int = 500
+
+    # Where the gateway keeps messages the broker could not take yet (durable spool).
+    spool_path: Path = Path("./var/spool.db")
+
+    timezone: str = "Asia/Shanghai"
+    tracking_prefix: str = "DG"
+    max_body_bytes: int = 256 * 1024
+    model_dir: Path = Path("./models")
+
+    # Channel secrets (see README "Configuration").
+    wechat_token: str | None = None
+    wechat_encoding_aes_key: str | None = None
+    wechat_app_id: str | None = None
+    weibo_app_secret: str | None = None
+    twilio_auth_token: str | None = None
+    sms_aliyun_token: str | None = None
+    sms_tencent_token: str | None = None
+    cti_token: str | None = None
+
+    web_rate_limit_per_minute: int = 30
+    log_json: bool = False
+    log_level: str = "INFO"
+
+    secret_key: str = DEV_SECRET
+
+    @property
+    def embedded(self) -> bool:
+        return not self.kafka_bootstrap
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets_in_production(self) -> "Settings":
+        if self.environment == "production" and self.secret_key == DEV_SECRET:
+            raise ValueError("HOTLINE_SECRET_KEY must be set to a real secret in production")
+        return self
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,40 @@
+"""Reading tickets: a page of them, or one with its timeline."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from hotline.api.deps import SessionDep
+from hotline.tickets import repository, service
+from hotline.tickets.schemas import TicketDetail, TicketEventOut, TicketOut, TicketPage
+
+router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"])
+
+
+@router.get("", response_model=TicketPage)
+async def list_tickets(
+    session: SessionDep,
+    status: str | None = None,
+    channel: str | None = None,
+    department: str | None = None,
+    type: str | None = None,
+    external_id: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: str | None = None,
+) -> TicketPage:
+    """Tickets, newest first, filtered; follow `next_cursor` for the next page."""
+    f = repository.TicketFilter(status=status, channel=channel, department=department,
+                                external_id=external_id, type=type)
+    rows, next_cursor = await repository.list_tickets(session, f, limit, cursor)
+    return TicketPage(items=[TicketOut.model_validate(t) for t in rows], next_cursor=next_cursor)
+
+
+@router.get("/{tracking_number}", response_model=TicketDetail)
+async def get_ticket(session: SessionDep, tracking_number: str) -> TicketDetail:
+    """One ticket with its full event timeline."""
+    ticket, events = await service.get_ticket(session, tracking_number)
+    out = TicketOut.model_validate(ticket).model_dump()
+    return TicketDetail(**out, routing=ticket.routing,
+                        events=[TicketEventOut.model_validate(e) for e in events])

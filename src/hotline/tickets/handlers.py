@@ -1,0 +1,36 @@
+"""The router's message handler: a batch of intake messages → tickets, in one unit of work."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+
+from hotline.departments import repository as departments
+from hotline.intake.schema import IntakeMessage
+from hotline.kit.db import Database
+from hotline.routing.rules import route_batch
+from hotline.tickets.service import IngestOutcome, RouteBatch, ingest
+
+log = logging.getLogger(__name__)
+
+
+class IntakeHandler:
+    """Shared by the Kafka router and the embedded in-process bus."""
+
+    def __init__(self, db: Database, route: RouteBatch = route_batch, directory_ttl: float = 30.0) -> None:
+        self.db = db
+        self.route = route
+        self._directory: set[str] = set()
+        self._directory_at = 0.0
+        self._ttl = directory_ttl
+
+    async def __call__(self, messages: Sequence[IntakeMessage]) -> list[IngestOutcome]:
+        async with self.db.unit_of_work() as session:
+            if time.monotonic() - self._directory_at > self._ttl or not self._directory:
+                self._directory = await departments.active_codes(session)
+                self._directory_at = time.monotonic()
+            outcomes = await ingest(session, messages, self.route, self._directory)
+        created = sum(o.created for o in outcomes)
+        log.info("ingested batch of %d: %d new tickets", len(messages), created)
+        return outcomes

@@ -1,0 +1,91 @@
+"""Tickets, the citizens behind them, and the append-only event timeline."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Boolean, Float, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hotline.kit.clock import utcnow
+from hotline.kit.db import Base, BigId, JsonDoc, UTCDateTime
+
+
+class TicketType(StrEnum):
+    CONSULTATION = "consultation"  # 咨询
+    HELP = "help"  # 求助
+    COMPLAINT = "complaint"  # 投诉
+    REPORT = "report"  # 举报
+    SUGGESTION = "suggestion"  # 建议
+    PRAISE = "praise"  # 表扬
+    OTHER = "other"  # 其他
+
+
+class TicketStatus(StrEnum):
+    RECEIVED = "received"
+    PENDING_DISPATCH = "pending_dispatch"  # in the agents' manual dispatch queue (待派单)
+    DISPATCHED = "dispatched"  # 已派单
+
+
+class CitizenContact(Base):
+    """A citizen as a channel identifies them; kept apart from tickets so it can be hidden."""
+
+    __tablename__ = "citizens"
+    __table_args__ = (UniqueConstraint("identity_kind", "identity"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    identity_kind: Mapped[str] = mapped_column(String(32))
+    identity: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str | None] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(32), index=True)
+    email: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Ticket(Base):
+    __tablename__ = "tickets"
+    __table_args__ = (
+        Index("ix_tickets_department_updated", "department_code", "updated_at", "id"),
+        Index("ix_tickets_status_id", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    tracking_number: Mapped[str] = mapped_column(String(40), unique=True)
+    type: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(24))
+    channel: Mapped[str] = mapped_column(String(16), index=True)
+    citizen_id: Mapped[int | None] = mapped_column(ForeignKey("citizens.id"), index=True)
+    confidential: Mapped[bool] = mapped_column(Boolean, default=False)
+    subject: Mapped[str | None] = mapped_column(String(500))
+    text: Mapped[str] = mapped_column(Text)
+    topic: Mapped[str | None] = mapped_column(String(64))
+    town_code: Mapped[str | None] = mapped_column(String(64))
+    urgency: Mapped[str] = mapped_column(String(16), default="normal")
+    department_code: Mapped[str | None] = mapped_column(ForeignKey("departments.code"))
+    location_address: Mapped[str | None] = mapped_column(String(500))
+    lat: Mapped[float | None] = mapped_column(Float)
+    lng: Mapped[float | None] = mapped_column(Float)
+    routing: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc)
+    dispatch_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reply_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class TicketEvent(Base):
+    """Append-only audit timeline: who did what to a ticket, when, from which state to which."""
+
+    __tablename__ = "ticket_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    from_status: Mapped[str | None] = mapped_column(String(24))
+    to_status: Mapped[str | None] = mapped_column(String(24))
+    actor: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

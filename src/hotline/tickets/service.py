@@ -1,0 +1,146 @@
+"""How intake messages become tickets: exactly once, classified, dispatched, each step an event."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hotline.intake.schema import IntakeMessage
+from hotline.kit.clock import utcnow
+from hotline.kit.errors import NotFound
+from hotline.routing.schemas import RoutingDecision
+from hotline.tickets import repository
+from hotline.tickets.models import Ticket, TicketEvent, TicketStatus
+
+log = logging.getLogger(__name__)
+
+ROUTER_ACTOR = "system:router"
+
+RouteBatch = Callable[[list[str]], list[RoutingDecision]]
+
+
+@dataclass(frozen=True)
+class IngestOutcome:
+    channel: str
+    external_id: str
+    tracking_number: str
+    created: bool
+
+
+async def ingest(
+    session: AsyncSession,
+    messages: Sequence[IntakeMessage],
+    route_batch: RouteBatch,
+    known_departments: set[str],
+) -> list[IngestOutcome]:
+    """Persist a batch of intake messages in the caller's unit of work; idempotent.
+
+    A message already received (same channel and external id) is not stored again; it is
+    answered with the ticket it made the first time.
+    """
+    unique: dict[tuple[str, str], IntakeMessage] = {}
+    for m in messages:
+        unique.setdefault((m.channel.value, m.external_id), m)
+    seen = await repository.seen_intake(session, list(unique))
+    new = [m for k, m in unique.items() if k not in seen]
+
+    outcomes = [IngestOutcome(c, e, unique[(c, e)].tracking_number, False) for (c, e) in seen]
+    if not new:
+        return outcomes
+
+    citizen_ids = await repository.upsert_citizens(
+        session,
+        [
+            {"identity_kind": m.citizen.identity_kind.value, "identity": m.citizen.identity,
+             "name": m.citizen.name, "phone": m.citizen.phone, "email": m.citizen.email,
+             "created_at": utcnow()}
+            for m in new
+        ],
+    )
+    decisions = route_batch([_routing_text(m) for m in new])
+    now = utcnow()
+    ticket_rows = []
+    for m, d in zip(new, decisions, strict=True):
+        if d.department_code and d.department_code not in known_departments:
+            d.reasons.append(f"unit {d.department_code} is not in the directory: manual dispatch")
+            d.department_code = None
+        status = TicketStatus.DISPATCHED if d.department_code else TicketStatus.PENDING_DISPATCH
+        loc = m.location
+        ticket_rows.append({
+            "tracking_number": m.tracking_number,
+            "type": d.type,
+            "status": status.value,
+            "channel": m.channel.value,
+            "citizen_id": citizen_ids.get((m.citizen.identity_kind.value, m.citizen.identity)),
+            "confidential": m.citizen.confidential or d.type == "report",
+            "subject": m.subject,
+            "text": m.text,
+            "topic": d.topic,
+            "town_code": d.town_code,
+            "urgency": d.urgency,
+            "department_code": d.department_code,
+            "location_address": loc.address if loc else None,
+            "lat": loc.lat if loc else None,
+            "lng": loc.lng if loc else None,
+            "routing": d.model_dump(mode="json"),
+            "dispatch_due_at": None,
+            "reply_due_at": None,
+            "received_at": m.received_at,
+            "created_at": now,
+            "updated_at": now,
+        })
+    created = await repository.insert_tickets(session, ticket_rows)
+    # A tracking number that already existed was written by a concurrent router (rebalance).
+    ids = dict(created)
+    missing = [m.tracking_number for m in new if m.tracking_number not in ids]
+    ids.update(await repository.ticket_ids(session, missing))
+
+    await repository.insert_intake(session, [
+        {"channel": m.channel.value, "external_id": m.external_id, "ticket_id": ids.get(m.tracking_number),
+         "schema_version": m.schema_version, "payload": m.model_dump(mode="json"),
+         "received_at": m.received_at, "created_at": now}
+        for m in new
+    ])
+    events = []
+    for m, row in zip(new, ticket_rows, strict=True):
+        tid = created.get(m.tracking_number)
+        if tid is None:
+            continue
+        events.append({"ticket_id": tid, "kind": "received", "from_status": None,
+                       "to_status": TicketStatus.RECEIVED.value, "actor": f"channel:{m.channel.value}",
+                       "reason": None, "data": {"external_id": m.external_id}, "created_at": now})
+        routing = row["routing"]
+        if row["department_code"]:
+            events.append({"ticket_id": tid, "kind": "dispatched", "from_status": TicketStatus.RECEIVED.value,
+                           "to_status": TicketStatus.DISPATCHED.value, "actor": ROUTER_ACTOR,
+                           "reason": "; ".join(routing["reasons"]),
+                           "data": {"department": row["department_code"], "rule": routing["rule"],
+                                    "confidence": routing["confidence"]},
+                           "created_at": now})
+        else:
+            events.append({"ticket_id": tid, "kind": "queued_for_manual_dispatch",
+                           "from_status": TicketStatus.RECEIVED.value,
+                           "to_status": TicketStatus.PENDING_DISPATCH.value, "actor": ROUTER_ACTOR,
+                           "reason": "; ".join(routing["reasons"]), "data": {"rule": routing["rule"]},
+                           "created_at": now})
+    await repository.insert_events(session, events)
+    outcomes += [IngestOutcome(m.channel.value, m.external_id, m.tracking_number, m.tracking_number in created)
+                 for m in new]
+    return outcomes
+
+
+def _routing_text(m: IntakeMessage) -> str:
+    parts = [m.subject or "", m.text]
+    if m.location and m.location.address:
+        parts.append(m.location.address)
+    return "\n".join(p for p in parts if p)
+
+
+async def get_ticket(session: AsyncSession, tracking_number: str) -> tuple[Ticket, Sequence[TicketEvent]]:
+    ticket = await repository.get_by_tracking_number(session, tracking_number)
+    if ticket is None:
+        raise NotFound(f"no ticket with tracking number {tracking_number}")
+    return ticket, await repository.events_of(session, ticket.id)

@@ -1,0 +1,100 @@
+"""Shared fixtures: a real PostgreSQL database and a real Kafka-protocol broker per test session."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import text
+
+from hotline.api.app import create_app
+from hotline.departments.service import seed_demo
+from hotline.kit.db import Database
+from hotline.kit.migrate import upgrade
+from hotline.kit.settings import Settings
+from tests.support.broker import Broker
+from tests.support.db import create_database, drop_database
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+
+# Tables emptied between tests (the directory is seed data and stays).
+DATA_TABLES = ["ticket_events", "intake_messages", "tickets", "citizens"]
+
+
+@pytest.fixture(scope="session")
+async def pg_url() -> AsyncIterator[str]:
+    url = await create_database()
+    await asyncio.to_thread(upgrade, url)
+    db = Database(url)
+    async with db.unit_of_work() as s:
+        await seed_demo(s)
+    await db.dispose()
+    yield url
+    await drop_database(url)
+
+
+@pytest.fixture
+async def db(pg_url: str) -> AsyncIterator[Database]:
+    """The session's PostgreSQL database, emptied of tickets before each test."""
+    database = Database(pg_url)
+    async with database.unit_of_work() as s:
+        await s.execute(text(f"TRUNCATE {', '.join(DATA_TABLES)} RESTART IDENTITY CASCADE"))
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
+async def sqlite_url(tmp_path: Path) -> str:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'hotline.db'}"
+    await asyncio.to_thread(upgrade, url)
+    database = Database(url)
+    async with database.unit_of_work() as s:
+        await seed_demo(s)
+    await database.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
+    b = Broker(log_dir=tmp_path_factory.mktemp("tansu"))
+    b.start()
+    yield b
+    b.stop()
+
+
+@pytest.fixture
+def topic() -> str:
+    """A topic of the test's own, so tests sharing the broker never see each other's messages."""
+    return f"intake-{uuid.uuid4().hex[:8]}"
+
+
+def settings_for(database_url: str, bootstrap: str | None = None, **kw: object) -> Settings:
+    base: dict[str, object] = dict(
+        environment="test", database_url=database_url, kafka_bootstrap=bootstrap,
+        kafka_enable_idempotence=False, web_rate_limit_per_minute=10_000,
+    )
+    base.update(kw)
+    return Settings(**base)  # type: ignore[arg-type]
+
+
+@asynccontextmanager
+async def client_for(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client talking to the app in-process, with its lifespan started."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://hotline.test") as c:
+            yield c
+
+
+@pytest.fixture
+async def embedded_client(db: Database, pg_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """Gateway + API in one app, routing in-process, on PostgreSQL."""
+    async with client_for(create_app(settings_for(pg_url))) as c:
+        yield c
