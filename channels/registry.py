@@ -3,6 +3,18 @@
 from __future__ import annotations
 
 from hotline.channels.base import ChannelAdapter
+from hotline.channels.sms_aliyun import AliyunSmsAdapter
+from hotline.channels.sms_tencent import TencentSmsAdapter
+from hotline.channels.sms_twilio import TwilioSmsAdapter
 from hotline.channels.web import WebAdapter
+from hotline.channels.wechat import WeChatAdapter
+from hotline.channels.weibo import WeiboAdapter
 
-ADAPTERS: list[type[ChannelAdapter]] = [WebAdapter]
+ADAPTERS: list[type[ChannelAdapter]] = [
+    WebAdapter,
+    WeChatAdapter,
+    WeiboAdapter,
+    TwilioSmsAdapter,
+    AliyunSmsAdapter,
+    TencentSmsAdapter,
+]
