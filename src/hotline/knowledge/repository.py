@@ -1,0 +1,67 @@
+"""All SQL for the knowledge base."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hotline.knowledge.models import Article, ArticleVersion
+
+
+async def get(session: AsyncSession, article_id: int) -> Article | None:
+    return await session.get(Article, article_id)
+
+
+async def version(session: AsyncSession, article_id: int, v: int) -> ArticleVersion | None:
+    return await session.scalar(select(ArticleVersion).where(
+        ArticleVersion.article_id == article_id, ArticleVersion.version == v))
+
+
+async def versions(session: AsyncSession, article_id: int) -> Sequence[ArticleVersion]:
+    return (await session.scalars(select(ArticleVersion).where(ArticleVersion.article_id == article_id)
+                                  .order_by(ArticleVersion.version))).all()
+
+
+async def current(session: AsyncSession, status: str | None = None,
+                  department_code: str | None = None, limit: int = 50,
+                  after_id: int | None = None) -> Sequence[tuple[Article, ArticleVersion]]:
+    stmt = (select(Article, ArticleVersion)
+            .join(ArticleVersion, and_(ArticleVersion.article_id == Article.id,
+                                       ArticleVersion.version == Article.current_version)))
+    if status:
+        stmt = stmt.where(Article.status == status)
+    if department_code:
+        stmt = stmt.where(Article.department_code == department_code)
+    if after_id:
+        stmt = stmt.where(Article.id > after_id)
+    rows = await session.execute(stmt.order_by(Article.id).limit(limit))
+    return [(a, v) for a, v in rows]
+
+
+async def servable(session: AsyncSession, today: date) -> Sequence[tuple[Article, ArticleVersion]]:
+    """Published articles whose current version is in force today: the only ones ever served."""
+    stmt = (select(Article, ArticleVersion)
+            .join(ArticleVersion, and_(ArticleVersion.article_id == Article.id,
+                                       ArticleVersion.version == Article.current_version))
+            .where(Article.status == "published",
+                   or_(ArticleVersion.valid_from.is_(None), ArticleVersion.valid_from <= today),
+                   or_(ArticleVersion.valid_until.is_(None), ArticleVersion.valid_until >= today)))
+    return [(a, v) for a, v in await session.execute(stmt)]
+
+
+async def stale(session: AsyncSession, today: date, department_code: str | None) -> Sequence[tuple[Article, ArticleVersion]]:
+    stmt = (select(Article, ArticleVersion)
+            .join(ArticleVersion, and_(ArticleVersion.article_id == Article.id,
+                                       ArticleVersion.version == Article.current_version))
+            .where(Article.status == "published", ArticleVersion.review_on.is_not(None),
+                   ArticleVersion.review_on < today))
+    if department_code:
+        stmt = stmt.where(Article.department_code == department_code)
+    return [(a, v) for a, v in await session.execute(stmt.order_by(ArticleVersion.review_on))]
+
+
+def add(session: AsyncSession, obj: Article | ArticleVersion) -> None:
+    session.add(obj)
