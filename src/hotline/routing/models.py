@@ -1,0 +1,223 @@
+"""Learned classifiers for topic and type: train, predict in batches, save, load.
+
+Pure: no database. A missing or unreadable model file is not fatal: `load_models` returns
+None for it, says so in the log, and the router runs on its rules alone.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import sparse
+
+from hotline.routing.text import normalize
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+TARGETS = ("topic", "type")
+# The order the router and the labelling guideline use; praise and other are rare extras.
+TYPE_LABELS = ("consultation", "help", "complaint", "report", "suggestion", "praise", "other")
+CORE_TYPE_LABELS = ("consultation", "help", "complaint", "report", "suggestion")
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Prediction:
+    label: str
+    confidence: float  # probability of `label`, calibrated on held-out folds
+    top: list[tuple[str, float]] = field(default_factory=list)  # best three, best first
+
+
+def model_path(model_dir: Path | str, target: str) -> Path:
+    return Path(model_dir) / f"{target}.joblib"
+
+
+class KeywordFeatures:
+    """The type rules' keywords as binary features, read from the raw text (punctuation
+    such as "？" matters for type and is gone after normalisation)."""
+
+    def __init__(self) -> None:
+        from hotline.routing.rules import TYPE_KEYWORDS
+
+        self.keywords: list[str] = sorted({w for _, words in TYPE_KEYWORDS for w in words})
+
+    def fit(self, texts: Sequence[str], y: Any = None) -> KeywordFeatures:
+        return self
+
+    def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
+        rows, cols = [], []
+        for i, t in enumerate(texts):
+            for j, w in enumerate(self.keywords):
+                if w in t:
+                    rows.append(i)
+                    cols.append(j)
+        data = np.ones(len(rows), dtype=np.float64)
+        return sparse.csr_matrix((data, (rows, cols)), shape=(len(texts), len(self.keywords)))
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        return {}
+
+    def set_params(self, **params: Any) -> KeywordFeatures:
+        return self
+
+
+def build_pipeline(target: str, n_samples: int) -> Any:
+    """The model for one target. Character 1–3-grams of the normalised text won the
+    comparison with jieba words (see bench/routing_bench.py); a linear SVM on them,
+    calibrated with Platt scaling on held-out folds so `confidence` means something."""
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.pipeline import FeatureUnion, Pipeline
+    from sklearn.svm import LinearSVC
+
+    chars = TfidfVectorizer(
+        preprocessor=normalize, analyzer="char", ngram_range=(1, 3), sublinear_tf=True,
+        min_df=2 if n_samples >= 1000 else 1, dtype=np.float32,
+    )
+    if target == "type":
+        features: Any = FeatureUnion([("chars", chars), ("keywords", KeywordFeatures())])
+        svm = LinearSVC(C=0.5, class_weight="balanced")
+    else:
+        features = chars
+        svm = LinearSVC(C=0.5, class_weight="balanced")
+    # Few examples of a class (type labels) → fewer calibration folds, never more than
+    # the smallest class has rows.
+    return Pipeline([("features", features),
+                     ("clf", CalibratedClassifierCV(svm, method="sigmoid", cv=3, ensemble=False))])
+
+
+class TextClassifier:
+    """A trained model for one target ("topic" or "type") over raw or segmented text."""
+
+    def __init__(self, target: str, pipeline: Any, meta: dict[str, Any] | None = None) -> None:
+        self.target = target
+        self.pipeline = pipeline
+        self.meta = dict(meta or {})
+
+    @property
+    def labels(self) -> list[str]:
+        return [str(c) for c in self.pipeline.classes_]
+
+    @classmethod
+    def train(cls, texts: Sequence[str], labels: Sequence[str], target: str = "topic",
+              progress: Progress | None = None) -> TextClassifier:
+        if target not in TARGETS:
+            raise ValueError(f"unknown target {target!r}: expected one of {TARGETS}")
+        if len(texts) != len(labels):
+            raise ValueError("texts and labels differ in length")
+        classes, counts = np.unique(np.asarray(labels), return_counts=True)
+        if len(classes) < 2:
+            raise ValueError("training needs at least two labels")
+        say = progress or (lambda _m: None)
+        pipeline = build_pipeline(target, len(texts))
+        folds = int(min(3, counts.min()))
+        if folds < 2:
+            # A class with one example cannot be calibrated on a held-out fold.
+            from sklearn.calibration import CalibratedClassifierCV
+
+            pipeline.set_params(clf=CalibratedClassifierCV(
+                pipeline.named_steps["clf"].estimator, method="sigmoid", cv=2, ensemble=False))
+            keep = np.isin(np.asarray(labels), classes[counts >= 2])
+            texts = [t for t, k in zip(texts, keep) if k]
+            labels = [lab for lab, k in zip(labels, keep) if k]
+            say(f"dropped {int((~keep).sum())} rows of classes with a single example")
+        else:
+            pipeline.set_params(clf__cv=folds)
+        say(f"{target}: {len(texts)} rows, {len(classes)} labels; vectorising and fitting "
+            f"(linear SVM, {folds}-fold calibration)")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # liblinear convergence chatter on tiny sets
+            pipeline.fit(list(texts), list(labels))
+        say(f"{target}: fitted, {_n_features(pipeline)} features")
+        return cls(target, pipeline, {"rows": len(texts), "labels": [str(c) for c in classes]})
+
+    def predict(self, texts: Sequence[str]) -> list[Prediction]:
+        """One prediction per text; the whole batch is vectorised at once."""
+        if not texts:
+            return []
+        proba = self.pipeline.predict_proba(list(texts))
+        labels = self.labels
+        order = np.argsort(-proba, axis=1)[:, :3]
+        out = []
+        for row, idx in zip(proba, order):
+            top = [(labels[j], round(float(row[j]), 4)) for j in idx]
+            out.append(Prediction(label=top[0][0], confidence=top[0][1], top=top))
+        return out
+
+    def save(self, path: Path | str) -> Path:
+        import joblib
+        import sklearn
+
+        p = Path(path)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        tmp = p.with_suffix(p.suffix + ".tmp")
+        joblib.dump({"format": FORMAT_VERSION, "target": self.target, "pipeline": self.pipeline,
+                     "meta": self.meta, "sklearn": sklearn.__version__}, tmp, compress=3)
+        tmp.replace(p)  # a router loading at the same moment never sees half a file
+        return p
+
+    @classmethod
+    def load(cls, path: Path | str) -> TextClassifier:
+        """Load a model saved by `save`. Raises on a missing or corrupt file.
+
+        The file is a pickle: load only models your own `hotline train` wrote."""
+        import joblib
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # sklearn version-mismatch warnings; checked below
+            doc = joblib.load(Path(path))
+        if not isinstance(doc, dict) or doc.get("format") != FORMAT_VERSION:
+            raise ValueError(f"{path}: not a hotline model file (format {FORMAT_VERSION})")
+        if not hasattr(doc.get("pipeline"), "predict_proba"):
+            raise ValueError(f"{path}: model file holds no classifier")
+        return cls(doc["target"], doc["pipeline"], doc.get("meta"))
+
+
+# The two targets share one implementation; the names say which one a caller holds.
+TopicModel = TextClassifier
+TypeModel = TextClassifier
+
+
+@dataclass
+class Models:
+    topic: TextClassifier | None = None
+    type: TextClassifier | None = None
+
+
+def load_model(model_dir: Path | str, target: str) -> TextClassifier | None:
+    path = model_path(model_dir, target)
+    if not path.exists():
+        log.warning("no %s model at %s: routing %s by rules alone (run `hotline train`)",
+                    target, path, target)
+        return None
+    try:
+        model = TextClassifier.load(path)
+    except Exception as exc:  # noqa: BLE001 — any unreadable file means "rules alone"
+        log.warning("%s model at %s cannot be loaded (%s: %s): routing %s by rules alone",
+                    target, path, type(exc).__name__, exc, target)
+        return None
+    if model.target != target:
+        log.warning("%s holds a %s model, not %s: ignored", path, model.target, target)
+        return None
+    log.info("loaded %s model from %s (%d labels)", target, path, len(model.labels))
+    return model
+
+
+def load_models(model_dir: Path | str) -> Models:
+    """Both models from `model_dir`; either may be None (then the rules decide)."""
+    return Models(topic=load_model(model_dir, "topic"), type=load_model(model_dir, "type"))
+
+
+def _n_features(pipeline: Any) -> int:
+    try:
+        return int(len(pipeline.named_steps["features"].get_feature_names_out()))
+    except Exception:  # noqa: BLE001 — only for the progress line
+        return -1
