@@ -17,3 +17,10 @@ class RoutingDecision(BaseModel):
     rule: str | None = Field(None, description="the catalogue rule or model that decided")
     reasons: list[str] = Field(default_factory=list)
     suggestions: list[dict[str, object]] = Field(default_factory=list)
+    # Smart dispatch (routing/engine.py): what it saw and which data decided.
+    topic_confidence: float | None = None
+    place: dict[str, object] | None = Field(None, description="found | ambiguous | none, with candidates")
+    handoff: dict[str, object] | None = Field(None, description="emergency hand-off: 110/119/120/122 and why")
+    refusal: dict[str, str] | None = Field(None, description="flagged for refusal (不予受理) and why")
+    catalogue_version: int | None = Field(None, description="the dispatch catalogue version used")
+    models: str | None = Field(None, description="which learned models were used, or rules alone")
