@@ -25,7 +25,8 @@ SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 
 # Tables emptied between tests (the directory is seed data and stays).
-DATA_TABLES = ["ticket_events", "intake_messages", "tickets", "citizens"]
+DATA_TABLES = ["ticket_events", "intake_messages", "tickets", "citizens",
+               "identity_views", "idempotency_keys", "console_sessions", "api_keys", "principals"]
 
 
 @pytest.fixture(scope="session")
@@ -95,6 +96,19 @@ async def client_for(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture
 async def embedded_client(db: Database, pg_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    """Gateway + API in one app, routing in-process, on PostgreSQL."""
+    """Gateway + API in one app, routing in-process, on PostgreSQL; signed in as an agent."""
     async with client_for(create_app(settings_for(pg_url))) as c:
+        c.headers.update(await agent_headers_for(db))
         yield c
+
+
+async def agent_headers_for(database: Database | str) -> dict[str, str]:
+    """`Authorization` headers of a new agent principal (tests/support/auth.py has every role)."""
+    from tests.support.auth import headers_for
+
+    return await headers_for(database, "agent")
+
+
+@pytest.fixture
+async def agent_headers(db: Database) -> dict[str, str]:
+    return await agent_headers_for(db)

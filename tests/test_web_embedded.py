@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from hotline.api.app import create_app
-from tests.conftest import client_for, settings_for
+from tests.conftest import agent_headers_for, client_for, settings_for
 
 COMPLAINT = {"name": "张三", "phone": "13800138000", "client_message_id": "web-1",
              "text": "我要投诉塘厦镇某工地夜间施工噪音扰民，每天晚上十二点还在打桩"}
@@ -108,6 +108,7 @@ async def test_unknown_ticket_is_404_problem(embedded_client: httpx.AsyncClient)
 
 async def test_full_path_on_sqlite_embedded_default(sqlite_url: str) -> None:
     async with client_for(create_app(settings_for(sqlite_url))) as c:
+        c.headers.update(await agent_headers_for(sqlite_url))
         r = await c.post("/channels/web", json=COMPLAINT)
         assert r.status_code == 202
         again = await c.post("/channels/web", json=COMPLAINT)

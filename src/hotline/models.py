@@ -1,8 +1,9 @@
 """Every table, imported once, so Alembic and the tests see the whole metadata."""
 
+from hotline.auth.models import ApiKey, ConsoleSession, IdempotencyRecord, IdentityView, PrincipalRecord
 from hotline.departments.models import Department
 from hotline.intake.models import IntakeRecord
 from hotline.kit.db import Base
 from hotline.tickets.models import CitizenContact, Ticket, TicketEvent
 
-__all__ = ["Base", "CitizenContact", "Department", "IntakeRecord", "Ticket", "TicketEvent"]
+__all__ = ["ApiKey", "ConsoleSession", "IdempotencyRecord", "IdentityView", "PrincipalRecord", "Base", "CitizenContact", "Department", "IntakeRecord", "Ticket", "TicketEvent"]

@@ -61,4 +61,7 @@ def create_app(settings: Settings | None = None, roles: Collection[str] = ALL_RO
 
         app.include_router(tickets_router)
         app.include_router(departments_router)
+        from hotline.auth.endpoints import router as auth_router
+
+        app.include_router(auth_router)
     return app

@@ -19,7 +19,7 @@ PROBLEM = "application/problem+json"
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(HotlineError)
     async def _domain(_: Request, exc: HotlineError) -> JSONResponse:
-        headers = {}
+        headers = dict(getattr(exc, "headers", None) or {})  # e.g. WWW-Authenticate on 401
         if "retry_after" in exc.extra:
             headers["Retry-After"] = str(exc.extra["retry_after"])
         return JSONResponse(exc.problem(), status_code=exc.status_code, media_type=PROBLEM,

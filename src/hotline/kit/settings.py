@@ -51,6 +51,7 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
 
     secret_key: str = DEV_SECRET
+    console_session_hours: int = 12  # a console login's token lives this long
 
     @property
     def embedded(self) -> bool:

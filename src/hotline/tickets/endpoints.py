@@ -1,4 +1,4 @@
-"""Reading tickets: a page of them, or one with its timeline."""
+"""Reading and searching tickets, scoped to what the caller may see."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from hotline.api.deps import SessionDep
-from hotline.tickets import repository, service
-from hotline.tickets.schemas import TicketDetail, TicketEventOut, TicketOut, TicketPage
+from hotline.auth.deps import TicketReader
+from hotline.tickets import queries, repository
+from hotline.tickets.schemas import TicketDetail, TicketEventOut, TicketPage
 
 router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"])
 
@@ -16,6 +17,7 @@ router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"])
 @router.get("", response_model=TicketPage)
 async def list_tickets(
     session: SessionDep,
+    principal: TicketReader,
     status: str | None = None,
     channel: str | None = None,
     department: str | None = None,
@@ -27,14 +29,13 @@ async def list_tickets(
     """Tickets, newest first, filtered; follow `next_cursor` for the next page."""
     f = repository.TicketFilter(status=status, channel=channel, department=department,
                                 external_id=external_id, type=type)
-    rows, next_cursor = await repository.list_tickets(session, f, limit, cursor)
-    return TicketPage(items=[TicketOut.model_validate(t) for t in rows], next_cursor=next_cursor)
+    rows, next_cursor = await repository.list_tickets(session, principal, f, limit, cursor)
+    return TicketPage(items=await queries.present(session, rows), next_cursor=next_cursor)
 
 
 @router.get("/{tracking_number}", response_model=TicketDetail)
-async def get_ticket(session: SessionDep, tracking_number: str) -> TicketDetail:
+async def get_ticket(session: SessionDep, principal: TicketReader, tracking_number: str) -> TicketDetail:
     """One ticket with its full event timeline."""
-    ticket, events = await service.get_ticket(session, tracking_number)
-    out = TicketOut.model_validate(ticket).model_dump()
-    return TicketDetail(**out, routing=ticket.routing,
+    out, ticket, events = await queries.ticket_detail(session, principal, tracking_number)
+    return TicketDetail(**out.model_dump(), routing=ticket.routing,
                         events=[TicketEventOut.model_validate(e) for e in events])

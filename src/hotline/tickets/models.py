@@ -49,6 +49,8 @@ class Ticket(Base):
     __table_args__ = (
         Index("ix_tickets_department_updated", "department_code", "updated_at", "id"),
         Index("ix_tickets_status_id", "status", "id"),
+        # Full-text search in Chinese (ILIKE '%…%'): a trigram GIN index on PostgreSQL, plain on SQLite.
+        Index("ix_tickets_text_trgm", "text", postgresql_using="gin", postgresql_ops={"text": "gin_trgm_ops"}),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

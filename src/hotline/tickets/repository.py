@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, select, tuple_
+from sqlalchemy import ColumnElement, Select, and_, false, not_, or_, select, true, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hotline.auth.principal import Principal, Role
 from hotline.intake.models import IntakeRecord
+from hotline.kit.clock import utcnow
+from hotline.kit.cursors import InvalidCursor, decode_id_cursor, decode_time_cursor, encode_id_cursor
 from hotline.kit.db import insert_ignoring_conflicts
-from hotline.kit.errors import HotlineError
 from hotline.tickets.models import CitizenContact, Ticket, TicketEvent
+
+# Other domains page with these names (the cursors live in kit.cursors now).
+encode_cursor = encode_id_cursor
+decode_cursor = decode_id_cursor
+_ = InvalidCursor  # re-exported: `repository.InvalidCursor` is what callers catch
 
 
 async def seen_intake(session: AsyncSession, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int | None]:
@@ -84,23 +91,39 @@ async def events_of(session: AsyncSession, ticket_id: int) -> Sequence[TicketEve
     return (await session.scalars(stmt)).all()
 
 
-class InvalidCursor(HotlineError):
-    title = "Invalid cursor"
+# ---------------------------------------------------------------------------------------------
+# Who may read which ticket: decided here, once, for every ticket query (lists, details, events,
+# exports, polls). A department sees the tickets it leads or co-handles; anything else does not
+# exist for it (404, never 403, so it cannot probe tracking numbers).
 
 
-def encode_cursor(last_id: int) -> str:
-    return base64.urlsafe_b64encode(f"id:{last_id}".encode()).decode().rstrip("=")
+def readable(principal: Principal) -> ColumnElement[bool]:
+    """The filter every ticket query of a principal carries."""
+    if principal.is_centre:
+        return true()
+    if principal.role == Role.DEPARTMENT and principal.department_code:
+        code = principal.department_code
+        cond: ColumnElement[bool] = Ticket.department_code == code
+        # Co-handling units (lifecycle issue): included as soon as the table exists.
+        assignments = Ticket.metadata.tables.get("ticket_assignments")
+        if assignments is not None:
+            cond = or_(cond, Ticket.id.in_(
+                select(assignments.c.ticket_id).where(assignments.c.department_code == code)))
+        return cond
+    return false()
 
 
-def decode_cursor(cursor: str) -> int:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        kind, value = raw.split(":", 1)
-        if kind != "id":
-            raise ValueError(kind)
-        return int(value)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidCursor("the cursor is not one this API gave out; start again without it") from exc
+def readable_tickets(principal: Principal) -> Select[tuple[Ticket]]:
+    return select(Ticket).where(readable(principal))
+
+
+async def get_readable(session: AsyncSession, principal: Principal, tracking_number: str) -> Ticket | None:
+    """The ticket if this principal may see it; None (→ 404) if it does not exist *or* is not theirs."""
+    return await session.scalar(readable_tickets(principal).where(Ticket.tracking_number == tracking_number))
+
+
+# Statuses in which no reply deadline runs any more (for the `overdue` filter).
+FINISHED_STATUSES = ("replied", "called_back", "closed", "merged", "handed_off", "refused", "answered_directly")
 
 
 @dataclass
@@ -110,29 +133,108 @@ class TicketFilter:
     department: str | None = None
     external_id: str | None = None
     type: str | None = None
+    topic: str | None = None
+    town: str | None = None
+    received_from: datetime | None = None
+    received_to: datetime | None = None
+    overdue: bool | None = None
+    q: str | None = None  # full text (Chinese): a substring of the subject or text
+    citizen_ids: list[int] | None = None
+    now: datetime | None = None
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        conds: list[ColumnElement[bool]] = []
+        if self.status:
+            conds.append(Ticket.status.in_(self.status.split(",")))
+        if self.channel:
+            conds.append(Ticket.channel == self.channel)
+        if self.department:
+            conds.append(Ticket.department_code == self.department)
+        if self.type:
+            conds.append(Ticket.type == self.type)
+        if self.topic:
+            conds.append(Ticket.topic == self.topic)
+        if self.town:
+            conds.append(Ticket.town_code == self.town)
+        if self.received_from:
+            conds.append(Ticket.received_at >= self.received_from)
+        if self.received_to:
+            conds.append(Ticket.received_at < self.received_to)
+        if self.overdue is not None:
+            late = and_(Ticket.reply_due_at.is_not(None), Ticket.reply_due_at < (self.now or utcnow()),
+                        Ticket.status.not_in(FINISHED_STATUSES))
+            conds.append(late if self.overdue else not_(late))
+        if self.q:
+            # ILIKE '%…%' is served by the pg_trgm GIN index on PostgreSQL; LIKE on SQLite.
+            pattern = "%" + self.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            conds.append(or_(Ticket.text.ilike(pattern, escape="\\"), Ticket.subject.ilike(pattern, escape="\\")))
+        if self.citizen_ids is not None:
+            conds.append(Ticket.citizen_id.in_(self.citizen_ids))
+        if self.external_id:
+            sub = select(IntakeRecord.ticket_id).where(IntakeRecord.external_id == self.external_id)
+            conds.append(Ticket.id.in_(sub))
+        return conds
 
 
 async def list_tickets(
-    session: AsyncSession, f: TicketFilter, limit: int, cursor: str | None
+    session: AsyncSession, principal: Principal, f: TicketFilter, limit: int, cursor: str | None
 ) -> tuple[Sequence[Ticket], str | None]:
-    """Newest first; the cursor is the last id seen, so inserts never shift a page."""
-    stmt = select(Ticket)
-    conds = []
-    if f.status:
-        conds.append(Ticket.status == f.status)
-    if f.channel:
-        conds.append(Ticket.channel == f.channel)
-    if f.department:
-        conds.append(Ticket.department_code == f.department)
-    if f.type:
-        conds.append(Ticket.type == f.type)
-    if f.external_id:
-        sub = select(IntakeRecord.ticket_id).where(IntakeRecord.external_id == f.external_id)
-        conds.append(Ticket.id.in_(sub))
+    """Newest first, only what the principal may read; the cursor is the last id seen, so inserts
+    never shift a page."""
+    stmt = readable_tickets(principal).where(*f.conditions())
     if cursor:
-        conds.append(Ticket.id < decode_cursor(cursor))
-    if conds:
-        stmt = stmt.where(and_(*conds))
+        stmt = stmt.where(Ticket.id < decode_id_cursor(cursor))
     rows = (await session.scalars(stmt.order_by(Ticket.id.desc()).limit(limit + 1))).all()
-    next_cursor = encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
+    next_cursor = encode_id_cursor(rows[limit - 1].id) if len(rows) > limit else None
     return rows[:limit], next_cursor
+
+
+def _queue_conditions(
+    principal: Principal, code: str, status: str | None, updated_since: datetime | None,
+    cursor: str | None,
+) -> list[ColumnElement[bool]]:
+    conds: list[ColumnElement[bool]] = [readable(principal)]
+    if principal.is_centre:
+        conds.append(readable(Principal(None, code, Role.DEPARTMENT, code)))  # the centre views a unit's queue
+    if status:
+        conds.append(Ticket.status.in_(status.split(",")))
+    if updated_since:
+        conds.append(Ticket.updated_at > updated_since)
+    if cursor:
+        at, last_id = decode_time_cursor(cursor)
+        conds.append(or_(Ticket.updated_at > at, and_(Ticket.updated_at == at, Ticket.id > last_id)))
+    return conds
+
+
+async def department_queue_keys(
+    session: AsyncSession, principal: Principal, code: str, limit: int, status: str | None = None,
+    updated_since: datetime | None = None, cursor: str | None = None,
+) -> list[tuple[int, datetime]]:
+    """(id, updated_at) of one page of a unit's queue, oldest change first: cheap (index only),
+    so a poll can answer 304 before loading a single ticket."""
+    stmt = (select(Ticket.id, Ticket.updated_at)
+            .where(*_queue_conditions(principal, code, status, updated_since, cursor))
+            .order_by(Ticket.updated_at, Ticket.id).limit(limit + 1))
+    return [(i, u) for i, u in (await session.execute(stmt)).all()]
+
+
+async def tickets_by_ids(session: AsyncSession, principal: Principal, ids: Sequence[int]) -> list[Ticket]:
+    if not ids:
+        return []
+    rows = (await session.scalars(readable_tickets(principal).where(Ticket.id.in_(list(ids))))).all()
+    by_id = {t.id: t for t in rows}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+async def citizens_by_ids(session: AsyncSession, ids: Iterable[int | None]) -> dict[int, CitizenContact]:
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    rows = (await session.scalars(select(CitizenContact).where(CitizenContact.id.in_(wanted)))).all()
+    return {c.id: c for c in rows}
+
+
+async def citizen_ids_by_phone(session: AsyncSession, phone: str) -> list[int]:
+    stmt = select(CitizenContact.id).where(or_(CitizenContact.phone == phone, and_(
+        CitizenContact.identity_kind == "phone", CitizenContact.identity == phone)))
+    return list((await session.scalars(stmt)).all())

@@ -18,6 +18,17 @@ class TicketEventOut(BaseModel):
     created_at: datetime
 
 
+class CitizenOut(BaseModel):
+    """Who filed the ticket. `hidden`: a report (举报) or a citizen who asked for confidentiality;
+    name and contact are then withheld from departments, lists and exports (the centre sees them on
+    the ticket detail, and each such view is audited)."""
+
+    name: str | None
+    phone: str | None
+    email: str | None
+    hidden: bool = False
+
+
 class TicketOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -39,6 +50,8 @@ class TicketOut(BaseModel):
     received_at: datetime
     created_at: datetime
     updated_at: datetime
+    confidential: bool = False
+    citizen: CitizenOut | None = None
 
 
 class TicketDetail(TicketOut):

@@ -1,0 +1,73 @@
+"""Reading tickets as a principal: scoping applied (repository.readable), identities masked, views audited.
+
+Whistle-blower protection (举报人保护): a confidential ticket's citizen is shown only to the centre,
+only on the ticket detail or a caller lookup, and every such showing is written to `identity_views`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hotline.auth import service as auth
+from hotline.auth.principal import Principal
+from hotline.kit.errors import NotFound
+from hotline.tickets import repository
+from hotline.tickets.models import CitizenContact, Ticket, TicketEvent
+from hotline.tickets.schemas import CitizenOut, TicketOut
+
+MASKED = CitizenOut(name=None, phone=None, email=None, hidden=True)
+
+
+def citizen_out(ticket: Ticket, citizen: CitizenContact | None, reveal: bool) -> CitizenOut | None:
+    """The citizen as this response may show it; `reveal` only for the centre's audited views."""
+    if citizen is None:
+        return None
+    if ticket.confidential and not reveal:
+        return MASKED
+    return CitizenOut(name=citizen.name, phone=citizen.phone, email=citizen.email, hidden=False)
+
+
+def ticket_out(ticket: Ticket, citizen: CitizenContact | None, reveal: bool = False) -> TicketOut:
+    out = TicketOut.model_validate(ticket)
+    return out.model_copy(update={"citizen": citizen_out(ticket, citizen, reveal)})
+
+
+async def present(session: AsyncSession, tickets: Sequence[Ticket]) -> list[TicketOut]:
+    """Tickets for a list, a poll or an export: confidential citizens masked for everyone."""
+    citizens = await repository.citizens_by_ids(session, (t.citizen_id for t in tickets))
+    return [ticket_out(t, citizens.get(t.citizen_id or -1)) for t in tickets]
+
+
+async def readable_ticket(session: AsyncSession, principal: Principal, tracking_number: str) -> Ticket:
+    """The ticket, or 404 whether it does not exist or is not this principal's to see."""
+    ticket = await repository.get_readable(session, principal, tracking_number)
+    if ticket is None:
+        raise NotFound(f"no ticket with tracking number {tracking_number}")
+    return ticket
+
+
+async def ticket_detail(
+    session: AsyncSession, principal: Principal, tracking_number: str
+) -> tuple[TicketOut, Ticket, Sequence[TicketEvent]]:
+    """One ticket and its timeline; the centre sees a protected identity, and that view is audited."""
+    ticket = await readable_ticket(session, principal, tracking_number)
+    citizens = await repository.citizens_by_ids(session, [ticket.citizen_id])
+    citizen = citizens.get(ticket.citizen_id or -1)
+    reveal = principal.is_centre
+    if reveal and ticket.confidential and citizen is not None:
+        await auth.record_identity_views(session, principal, [ticket.id], "ticket_detail")
+    events = await repository.events_of(session, ticket.id)
+    return ticket_out(ticket, citizen, reveal), ticket, events
+
+
+def page_etag(principal: Principal, params: str, keys: Sequence[tuple[int, datetime]]) -> str:
+    """A strong ETag for one page of a poll: who asks (masking differs), what, and each row's version."""
+    h = hashlib.sha256()
+    h.update(f"{principal.role}|{principal.department_code}|{params}".encode())
+    for ticket_id, updated_at in keys:
+        h.update(f"|{ticket_id}@{updated_at.isoformat()}".encode())
+    return '"' + h.hexdigest()[:32] + '"'
