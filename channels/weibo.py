@@ -89,7 +89,8 @@ class WeiboAdapter:
         kind = str(push.get("type") or "").lower()
         sender = _uid(push.get("sender_id"), "sender_id")
         account = push.get("receiver_id")
-        data = push.get("data") if isinstance(push.get("data"), dict) else {}
+        raw_data = push.get("data")
+        data: dict[str, Any] = raw_data if isinstance(raw_data, dict) else {}
         text = str(push.get("text") or "").strip()
         created_at = str(push.get("created_at") or "")
 
