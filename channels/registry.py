@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from hotline.channels.base import ChannelAdapter
+from hotline.channels.phone_cti import PhoneCtiAdapter
 from hotline.channels.sms_aliyun import AliyunSmsAdapter
 from hotline.channels.sms_tencent import TencentSmsAdapter
 from hotline.channels.sms_twilio import TwilioSmsAdapter
@@ -17,4 +18,5 @@ ADAPTERS: list[type[ChannelAdapter]] = [
     TwilioSmsAdapter,
     AliyunSmsAdapter,
     TencentSmsAdapter,
+    PhoneCtiAdapter,
 ]

@@ -64,4 +64,7 @@ def create_app(settings: Settings | None = None, roles: Collection[str] = ALL_RO
         from hotline.auth.endpoints import router as auth_router
 
         app.include_router(auth_router)
+        from hotline.calls.endpoints import router as calls_router
+
+        app.include_router(calls_router)
     return app

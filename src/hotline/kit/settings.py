@@ -32,6 +32,28 @@ class Settings(BaseSettings):
     spool_path: Path = Path("./var/spool.db")
 
     timezone: str = "Asia/Shanghai"
+    # SLA (src/hotline/sla): the centre's holiday file for years chinesecalendar does not know,
+    # optional business hours ("08:30-12:00,14:00-17:30"; unset = whole working days count).
+    holiday_file: Path | None = None
+    business_hours: str | None = None
+    sla_policy_file: Path | None = None  # unset = the packaged defaults (sla/data/policies.json)
+    sla_warning_share: float = Field(0.8, gt=0, lt=1)  # warn when this share of a clock is used
+    sla_monitor_interval_seconds: float = 60.0
+    # Outbound notifications (src/hotline/notify/senders.py).
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    smtp_sender: str = "12345@hotline.invalid"
+    sms_api_url: str | None = None  # POST {"to","text"} to the SMS provider
+    sms_api_token: str | None = None
+    wechat_api_base: str = "https://api.weixin.qq.com"
+    wechat_access_token: str | None = None
+    wechat_app_secret: str | None = None  # fetches the access token when it is not given
+    weibo_api_base: str = "https://api.weibo.com"
+    weibo_access_token: str | None = None
+    notify_timeout_seconds: float = 10.0
     tracking_prefix: str = "DG"
     max_body_bytes: int = 256 * 1024
     model_dir: Path = Path("./models")

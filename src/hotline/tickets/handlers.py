@@ -6,6 +6,7 @@ import logging
 import time
 from collections.abc import Sequence
 
+from hotline.calls.service import is_call_event, record_call_events
 from hotline.departments import repository as departments
 from hotline.intake.schema import IntakeMessage
 from hotline.kit.db import Database
@@ -30,6 +31,11 @@ class IntakeHandler:
             if time.monotonic() - self._directory_at > self._ttl or not self._directory:
                 self._directory = await departments.active_codes(session)
                 self._directory_at = time.monotonic()
+            # CTI events (the phone channel) are calls, not tickets: stored in the same unit of work.
+            calls = [m for m in messages if is_call_event(m)]
+            if calls:
+                await record_call_events(session, calls)
+                messages = [m for m in messages if not is_call_event(m)]
             outcomes = await ingest(session, messages, self.route, self._directory)
         created = sum(o.created for o in outcomes)
         log.info("ingested batch of %d: %d new tickets", len(messages), created)

@@ -12,6 +12,7 @@ from hotline.intake.schema import IntakeMessage
 from hotline.kit.clock import utcnow
 from hotline.kit.errors import NotFound
 from hotline.routing.schemas import RoutingDecision
+from hotline.sla.service import NewTicket, start_clocks_for_new
 from hotline.tickets import repository
 from hotline.tickets.models import Ticket, TicketEvent, TicketStatus
 
@@ -127,6 +128,12 @@ async def ingest(
                            "reason": "; ".join(routing["reasons"]), "data": {"rule": routing["rule"]},
                            "created_at": now})
     await repository.insert_events(session, events)
+    # SLA deadlines (src/hotline/sla): the dispatch clock from receipt, the unit's if dispatched.
+    await start_clocks_for_new(session, [
+        NewTicket(created[m.tracking_number], row["type"], row["urgency"], row["department_code"],
+                  m.received_at)
+        for m, row in zip(new, ticket_rows, strict=True) if m.tracking_number in created
+    ], now)
     outcomes += [IngestOutcome(m.channel.value, m.external_id, m.tracking_number, m.tracking_number in created)
                  for m in new]
     return outcomes

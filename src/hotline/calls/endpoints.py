@@ -1,0 +1,50 @@
+"""Calls for agents: the call log and the missed-call list to call back (回拨)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from hotline.api.deps import SessionDep
+from hotline.auth.deps import CentreOnly
+from hotline.calls import repository, service
+from hotline.calls.models import Call
+from hotline.calls.schemas import CallOut, CallPage
+
+router = APIRouter(prefix="/api/v1/calls", tags=["calls"])
+
+
+def _out(call: Call, tracking_number: str | None) -> CallOut:
+    return CallOut(call_id=call.call_id, direction=call.direction, caller=call.caller,
+                   callee=call.callee, agents=call.agents or [],
+                   answering_number=call.answering_number, queue=call.queue,
+                   started_at=call.started_at, answered_at=call.answered_at, ended_at=call.ended_at,
+                   cause=call.cause, missed=call.missed, recording_url=call.recording_url,
+                   tracking_number=tracking_number)
+
+
+@router.get("", response_model=CallPage)
+async def list_calls(
+    session: SessionDep,
+    _: CentreOnly,
+    missed: bool | None = None,
+    since: datetime | None = None,
+    linked: Annotated[bool | None, Query(description="has a ticket (false = still to handle)")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: str | None = None,
+) -> CallPage:
+    """Calls, newest first; `missed=true&linked=false` is the list of callers to call back."""
+    if since is not None and since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)  # a time without a zone is read as UTC
+    f = repository.CallFilter(missed=missed, since=since, linked=linked)
+    rows, next_cursor = await repository.list_calls(session, f, limit, cursor)
+    return CallPage(items=[_out(c, tn) for c, tn in rows], next_cursor=next_cursor)
+
+
+@router.get("/{call_id}", response_model=CallOut)
+async def get_call(session: SessionDep, _: CentreOnly, call_id: str) -> CallOut:
+    """One call, with the ticket written for it."""
+    call, tracking_number = await service.get_call(session, call_id)
+    return _out(call, tracking_number)

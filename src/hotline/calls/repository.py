@@ -1,0 +1,86 @@
+"""All SQL for calls (and for the call events' place in the intake inbox)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hotline.calls.models import Call
+from hotline.intake.models import IntakeRecord
+from hotline.kit.clock import utcnow
+from hotline.kit.db import insert_ignoring_conflicts
+from hotline.tickets.models import Ticket
+from hotline.tickets.repository import decode_cursor, encode_cursor
+
+
+async def record_in_inbox(session: AsyncSession, rows: list[dict[str, Any]]) -> set[tuple[str, str]]:
+    """Insert call events into the intake inbox; return the (channel, external_id) that were new.
+
+    The inbox's unique (channel, external_id) makes a re-sent or redelivered event a no-op.
+    """
+    if not rows:
+        return set()
+    table = IntakeRecord.__table__
+    stmt = insert_ignoring_conflicts(session, table, ["channel", "external_id"]).returning(
+        table.c.channel, table.c.external_id)
+    result = await session.execute(stmt, rows)
+    return {(c, e) for c, e in result}
+
+
+async def calls_by_call_id(session: AsyncSession, call_ids: Sequence[str]) -> dict[str, Call]:
+    if not call_ids:
+        return {}
+    rows = await session.scalars(select(Call).where(Call.call_id.in_(list(call_ids))))
+    return {c.call_id: c for c in rows}
+
+
+def add_call(session: AsyncSession, call: Call) -> None:
+    session.add(call)
+
+
+async def set_ticket(session: AsyncSession, call_id: str, ticket_id: int) -> bool:
+    """Link a call to a ticket; False if there is no such call."""
+    result = await session.execute(
+        update(Call).where(Call.call_id == call_id).values(ticket_id=ticket_id, updated_at=utcnow()))
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def get_call(session: AsyncSession, call_id: str) -> tuple[Call, str | None] | None:
+    row = (await session.execute(
+        select(Call, Ticket.tracking_number).outerjoin(Ticket, Ticket.id == Call.ticket_id)
+        .where(Call.call_id == call_id))).first()
+    return (row[0], row[1]) if row else None
+
+
+@dataclass
+class CallFilter:
+    missed: bool | None = None
+    since: datetime | None = None
+    linked: bool | None = None  # has a ticket
+
+
+async def list_calls(
+    session: AsyncSession, f: CallFilter, limit: int, cursor: str | None
+) -> tuple[list[tuple[Call, str | None]], str | None]:
+    """Newest first, with the linked ticket's tracking number; cursor = the last id seen."""
+    conds = []
+    if f.missed is not None:
+        conds.append(Call.missed.is_(f.missed))
+    if f.since is not None:
+        conds.append(Call.started_at >= f.since)
+    if f.linked is not None:
+        conds.append(Call.ticket_id.is_not(None) if f.linked else Call.ticket_id.is_(None))
+    if cursor:
+        conds.append(Call.id < decode_cursor(cursor))
+    stmt = select(Call, Ticket.tracking_number).outerjoin(Ticket, Ticket.id == Call.ticket_id)
+    if conds:
+        stmt = stmt.where(and_(*conds))
+    rows = [(c, tn) for c, tn in (await session.execute(
+        stmt.order_by(Call.id.desc()).limit(limit + 1))).all()]
+    next_cursor = encode_cursor(rows[limit - 1][0].id) if len(rows) > limit else None
+    return rows[:limit], next_cursor
