@@ -78,6 +78,11 @@ class WeChatAdapter:
         envelope = parse_flat_xml(request.body)
         encrypted = request.query.get("encrypt_type", "raw").lower() == "aes" or (
             "Encrypt" in envelope and "MsgType" not in envelope)
+        if not encrypted and self.crypto is not None:
+            # In plain mode the signature does not cover the body: once safe mode is configured,
+            # a plain push could be a captured signature replayed with a forged body.
+            raise Forbidden("this account is in safe mode (HOTLINE_WECHAT_ENCODING_AES_KEY is set): "
+                            "plain pushes are refused; set the account to safe or compatible mode")
         push = self._decrypt(envelope, request, timestamp, nonce) if encrypted else envelope
         try:
             return self._parse(push, encrypted, nonce)

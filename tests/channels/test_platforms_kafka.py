@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from wechatpy import parse_message
 from wechatpy.crypto import WeChatCrypto
 
 from hotline.api.app import create_app
@@ -40,9 +39,11 @@ async def test_each_platform_reaches_postgresql_through_kafka(
         stop = asyncio.Event()
         router = asyncio.create_task(run_router(settings, stop))
         try:
-            # WeChat, plain and safe mode
-            r = await wechat.post(gw, wechat.push_xml("text", msg_id="1001", Content="塘厦镇工地夜间噪音扰民"))
-            expected[_number(parse_message(r.text).content)] = "塘厦镇工地夜间噪音扰民"
+            # WeChat in safe mode (AES): a text and a voice message
+            params, body = wechat.encrypted_push(
+                wechat.push_xml("text", msg_id="1001", Content="塘厦镇工地夜间噪音扰民"), crypto)
+            r = await wechat.post(gw, body, params)
+            expected[_number(wechat.decrypt_reply(r.text, crypto).content)] = "塘厦镇工地夜间噪音扰民"
             params, body = wechat.encrypted_push(
                 wechat.push_xml("voice", msg_id="1002", MediaId="m1", Format="amr",
                                 Recognition="长安镇路灯坏了"), crypto)
@@ -65,8 +66,10 @@ async def test_each_platform_reaches_postgresql_through_kafka(
             assert r.json() == tencent.OK
             expected[r.headers["x-hotline-tracking-numbers"]] = "虎门镇噪音投诉"
             # and a WeChat retry: the same number, no second ticket
-            r = await wechat.post(gw, wechat.push_xml("text", msg_id="1001", Content="塘厦镇工地夜间噪音扰民"))
-            assert _number(parse_message(r.text).content) in expected
+            params, body = wechat.encrypted_push(
+                wechat.push_xml("text", msg_id="1001", Content="塘厦镇工地夜间噪音扰民"), crypto)
+            r = await wechat.post(gw, body, params)
+            assert _number(wechat.decrypt_reply(r.text, crypto).content) in expected
 
             async def all_in() -> bool:
                 return len(await stored_by_number(db)) >= len(expected)

@@ -75,6 +75,15 @@ def decrypt_reply(reply: str, crypto: WeChatCrypto) -> Any:
 
 @pytest.fixture
 async def wechat(db: Database, pg_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """An account in plain mode (明文模式): only the token is configured."""
+    settings = settings_for(pg_url, wechat_token=TOKEN, max_body_bytes=16_384)
+    async with client_for(create_app(settings)) as c:
+        yield c
+
+
+@pytest.fixture
+async def safe(db: Database, pg_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """An account in safe mode (安全模式): token, EncodingAESKey and AppID configured."""
     settings = settings_for(pg_url, wechat_token=TOKEN, wechat_encoding_aes_key=AES_KEY,
                             wechat_app_id=APP_ID, max_body_bytes=16_384)
     async with client_for(create_app(settings)) as c:
@@ -122,11 +131,11 @@ async def test_plain_text_push_becomes_a_ticket_and_the_reply_carries_its_number
 
 
 async def test_safe_mode_push_gets_an_encrypted_reply_with_the_ticket_number(
-    wechat: httpx.AsyncClient, db: Database, crypto: WeChatCrypto
+    safe: httpx.AsyncClient, db: Database, crypto: WeChatCrypto
 ) -> None:
     params, body = encrypted_push(push_xml("text", msg_id="7000000000000000001",
                                            Content="东城街道某小区电梯坏了三天没人修"), crypto)
-    r = await post(wechat, body, params)
+    r = await post(safe, body, params)
     assert r.status_code == 200, r.text
     assert "<Encrypt>" in r.text and "已受理" not in r.text  # nothing in clear
     reply = decrypt_reply(r.text, crypto)
@@ -138,14 +147,17 @@ async def test_safe_mode_push_gets_an_encrypted_reply_with_the_ticket_number(
 
 
 async def test_a_retried_push_gets_the_same_number_and_makes_one_ticket(
-    wechat: httpx.AsyncClient, db: Database, crypto: WeChatCrypto
+    wechat: httpx.AsyncClient, safe: httpx.AsyncClient, db: Database, crypto: WeChatCrypto
 ) -> None:
     xml = push_xml("text", msg_id="7000000000000000002", Content="长安镇某路段路灯坏了")
     first = parse_message((await post(wechat, xml)).text).content
     again = parse_message((await post(wechat, xml)).text).content
-    params, body = encrypted_push(xml, crypto)  # a third try, now in safe mode
-    third = decrypt_reply((await post(wechat, body, params)).text, crypto).content
-    assert first == again == third
+    # the account switched to safe mode between two retries: still the same message
+    params, body = encrypted_push(xml, crypto)
+    third = decrypt_reply((await post(safe, body, params)).text, crypto).content
+    params, body = encrypted_push(xml, crypto)
+    fourth = decrypt_reply((await post(safe, body, params)).text, crypto).content
+    assert first == again == third == fourth
     assert len(await stored_tickets(db)) == 1
 
 
@@ -198,7 +210,7 @@ async def test_every_non_text_message_is_kept(
      ("LOCATION", {"Latitude": "23.02", "Longitude": "113.75", "Precision": "50"}, False)],
 )
 async def test_events_are_answered_but_make_no_ticket(
-    wechat: httpx.AsyncClient, db: Database, crypto: WeChatCrypto, event: str,
+    wechat: httpx.AsyncClient, safe: httpx.AsyncClient, db: Database, crypto: WeChatCrypto, event: str,
     extra: dict[str, str], welcome: bool,
 ) -> None:
     xml = push_xml("event", msg_id=None, Event=event, **extra)
@@ -207,7 +219,7 @@ async def test_events_are_answered_but_make_no_ticket(
     if welcome:
         assert "12345" in parse_message(r.text).content
         params, body = encrypted_push(xml, crypto)
-        assert "12345" in decrypt_reply((await post(wechat, body, params)).text, crypto).content
+        assert "12345" in decrypt_reply((await post(safe, body, params)).text, crypto).content
     else:
         assert r.text == "success"
     assert await stored_tickets(db) == []
@@ -224,7 +236,7 @@ async def test_empty_text_and_unknown_types_are_accepted_and_ignored(
 
 
 async def test_bad_signatures_are_refused_and_nothing_is_stored(
-    wechat: httpx.AsyncClient, db: Database, crypto: WeChatCrypto
+    wechat: httpx.AsyncClient, safe: httpx.AsyncClient, db: Database, crypto: WeChatCrypto
 ) -> None:
     xml = push_xml("text", Content="我要投诉噪音")
     assert (await post(wechat, xml, signed_query(token="not-our-token"))).status_code == 403
@@ -233,7 +245,7 @@ async def test_bad_signatures_are_refused_and_nothing_is_stored(
     assert "signature" in missing.json()["detail"]
     # safe mode: the URL signature is right but msg_signature does not cover this body
     params, body = encrypted_push(xml, crypto)
-    r = await post(wechat, body, {**params, "msg_signature": "0" * 40})
+    r = await post(safe, body, {**params, "msg_signature": "0" * 40})
     assert r.status_code == 403
     assert "msg_signature" in r.json()["detail"]
     assert await stored_tickets(db) == []
@@ -251,25 +263,27 @@ async def test_stale_or_future_timestamps_are_refused(
 
 
 async def test_a_message_encrypted_for_another_appid_is_refused(
-    wechat: httpx.AsyncClient, db: Database
+    safe: httpx.AsyncClient, db: Database
 ) -> None:
     other = WeChatCrypto(TOKEN, AES_KEY, "wx0000000000000000")
     params, body = encrypted_push(push_xml("text", Content="我要投诉噪音"), other)
-    r = await post(wechat, body, params)
+    r = await post(safe, body, params)
     assert r.status_code == 403
     assert "AppID" in r.json()["detail"]
     assert await stored_tickets(db) == []
 
 
 async def test_xml_bombs_and_garbage_are_400(
-    wechat: httpx.AsyncClient, db: Database, crypto: WeChatCrypto
+    wechat: httpx.AsyncClient, safe: httpx.AsyncClient, db: Database, crypto: WeChatCrypto
 ) -> None:
     r = await post(wechat, XML_BOMB)
     assert r.status_code == 400
     assert "DTD" in r.json()["detail"]
     # the same bomb inside a validly signed, validly encrypted envelope
     params, body = encrypted_push(XML_BOMB.decode(), crypto)
-    assert (await post(wechat, body, params)).status_code == 400
+    r = await post(safe, body, params)
+    assert r.status_code == 400
+    assert "DTD" in r.json()["detail"]
     invalid_utf8 = push_xml("text", Content="x").encode().replace(b"x]]", b"\xff\xfe]]")
     r = await post(wechat, invalid_utf8)
     assert r.status_code == 400
@@ -305,3 +319,11 @@ async def test_two_citizens_same_second_are_two_tickets(wechat: httpx.AsyncClien
     numbers = await stored_by_number(db)
     assert len(numbers) == 2
     assert {n for n in numbers if n in a.text} != {n for n in numbers if n in b.text}
+
+
+async def test_a_safe_mode_account_refuses_plain_pushes(safe: httpx.AsyncClient, db: Database) -> None:
+    # The plain signature does not cover the body: a captured one must not carry a forged message.
+    r = await post(safe, push_xml("text", Content="伪造的投诉"))
+    assert r.status_code == 403
+    assert "safe mode" in r.json()["detail"]
+    assert await stored_tickets(db) == []
