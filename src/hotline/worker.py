@@ -34,7 +34,7 @@ def decode(records: Sequence[ConsumerRecord]) -> list[IntakeMessage]:
 async def run_router(settings: Settings, stop: asyncio.Event | None = None) -> None:
     stop = stop or asyncio.Event()
     db = Database(settings.database_url, settings.database_pool_size)
-    handler = IntakeHandler(db)
+    handler = IntakeHandler(db, settings=settings)
     consumer = make_consumer(settings, settings.kafka_intake_topic, settings.kafka_router_group)
 
     async def handle(records: Sequence[ConsumerRecord]) -> None:

@@ -32,7 +32,7 @@ def create_app(settings: Settings | None = None, roles: Collection[str] = ALL_RO
         producer = None
         if "gateway" in roles:
             if settings.embedded:
-                app.state.bus = InProcessBus(IntakeHandler(db))
+                app.state.bus = InProcessBus(IntakeHandler(db, settings=settings))
             else:
                 producer = make_producer(settings)
                 await producer.start()

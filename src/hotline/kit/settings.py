@@ -57,6 +57,16 @@ class Settings(BaseSettings):
     tracking_prefix: str = "DG"
     max_body_bytes: int = 256 * 1024
     model_dir: Path = Path("./models")
+    # Smart dispatch (src/hotline/routing): dispatch automatically at or above this confidence,
+    # otherwise the manual queue (待派单) with suggestions; the catalogue is re-read this often.
+    dispatch_confidence_threshold: float = Field(0.6, ge=0, le=1)
+    catalogue_refresh_seconds: float = 30.0
+    # Duplicates (并单) and hot issues: look back this far; similarity is character-bigram overlap.
+    duplicate_window_hours: float = 72.0
+    duplicate_similarity: float = Field(0.6, gt=0, le=1)
+    hot_issue_window_hours: float = 168.0
+    hot_issue_similarity: float = Field(0.3, gt=0, le=1)
+    hot_issue_min_tickets: int = 3
 
     # Channel secrets (see README "Configuration").
     wechat_token: str | None = None

@@ -86,5 +86,6 @@ def route(text: str) -> RoutingDecision:
                            rule="fallback:manual", reasons=reasons)
 
 
-def route_batch(texts: list[str]) -> list[RoutingDecision]:
+def route_batch(texts: list[str], locations: object = None) -> list[RoutingDecision]:
+    """The first keyword router (kept for comparison; the router uses `engine.Router`)."""
     return [route(t) for t in texts]

@@ -10,7 +10,9 @@ from hotline.calls.service import is_call_event, record_call_events
 from hotline.departments import repository as departments
 from hotline.intake.schema import IntakeMessage
 from hotline.kit.db import Database
-from hotline.routing.rules import route_batch
+from hotline.kit.settings import Settings, get_settings
+from hotline.routing.engine import Router
+from hotline.routing.service import after_ingest
 from hotline.tickets.service import IngestOutcome, RouteBatch, ingest
 
 log = logging.getLogger(__name__)
@@ -19,9 +21,12 @@ log = logging.getLogger(__name__)
 class IntakeHandler:
     """Shared by the Kafka router and the embedded in-process bus."""
 
-    def __init__(self, db: Database, route: RouteBatch = route_batch, directory_ttl: float = 30.0) -> None:
+    def __init__(self, db: Database, route: RouteBatch | None = None, directory_ttl: float = 30.0,
+                 settings: Settings | None = None) -> None:
         self.db = db
-        self.route = route
+        self.settings = settings or get_settings()
+        # Smart dispatch: learned models if trained, the active dispatch catalogue, the threshold.
+        self.route = route if route is not None else Router.from_settings(self.settings)
         self._directory: set[str] = set()
         self._directory_at = 0.0
         self._ttl = directory_ttl
@@ -36,7 +41,11 @@ class IntakeHandler:
             if calls:
                 await record_call_events(session, calls)
                 messages = [m for m in messages if not is_call_event(m)]
+            if isinstance(self.route, Router):
+                await self.route.refresh(session)  # the active catalogue version, cached
             outcomes = await ingest(session, messages, self.route, self._directory)
+            # 并单/hot issues and the router's emergency/refusal flags, in the same unit of work.
+            await after_ingest(session, [o.tracking_number for o in outcomes if o.created], self.settings)
         created = sum(o.created for o in outcomes)
         log.info("ingested batch of %d: %d new tickets", len(messages), created)
         return outcomes

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,7 +21,8 @@ log = logging.getLogger(__name__)
 
 ROUTER_ACTOR = "system:router"
 
-RouteBatch = Callable[[list[str]], list[RoutingDecision]]
+# (texts, locations) → decisions; locations (lat/lng) let the router place a message by coordinates.
+RouteBatch = Callable[[list[str], list[Any]], list[RoutingDecision]]
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,7 @@ async def ingest(
             for m in new
         ],
     )
-    decisions = route_batch([_routing_text(m) for m in new])
+    decisions = route_batch([_routing_text(m) for m in new], [m.location for m in new])
     now = utcnow()
     ticket_rows = []
     for m, d in zip(new, decisions, strict=True):
@@ -119,7 +121,9 @@ async def ingest(
                            "to_status": TicketStatus.DISPATCHED.value, "actor": ROUTER_ACTOR,
                            "reason": "; ".join(routing["reasons"]),
                            "data": {"department": row["department_code"], "rule": routing["rule"],
-                                    "confidence": routing["confidence"]},
+                                    "confidence": routing["confidence"],
+                                    "co_departments": routing.get("co_department_codes") or [],
+                                    "catalogue_version": routing.get("catalogue_version")},
                            "created_at": now})
         else:
             events.append({"ticket_id": tid, "kind": "queued_for_manual_dispatch",
