@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.knowledge.models import Article, ArticleVersion
@@ -65,3 +65,10 @@ async def stale(session: AsyncSession, today: date, department_code: str | None)
 
 def add(session: AsyncSession, obj: Article | ArticleVersion) -> None:
     session.add(obj)
+
+
+async def signature(session: AsyncSession) -> tuple[object, ...]:
+    """Changes whenever an article is added, edited, published or archived: one cheap query."""
+    row = (await session.execute(select(func.count(), func.max(Article.updated_at), func.max(Article.id),
+                                        func.sum(Article.current_version)))).one()
+    return tuple(row)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -105,32 +104,35 @@ class _Cached:
     index: BM25Index
     versions: dict[int, ArticleVersion]
     articles: dict[int, Article]
-    built_on: date
-    built_at: float
+    key: tuple[object, ...]
 
 
 class KnowledgeIndex:
-    """The servable articles, indexed in memory; rebuilt when an article changes or the day turns."""
+    """The servable articles, indexed in memory; rebuilt when an article changes or the day turns.
 
-    def __init__(self, ttl: float = 30.0) -> None:
+    Freshness costs one aggregate query per use, so an edit made by another process (the API)
+    is seen by the next search or routed batch.
+    """
+
+    def __init__(self) -> None:
         self._cached: _Cached | None = None
-        self._ttl = ttl
         self._lock = asyncio.Lock()
 
     def invalidate(self) -> None:
         self._cached = None
 
     async def get(self, session: AsyncSession) -> _Cached:
+        key = (str(session.bind.url) if session.bind is not None else "", today(),
+               *await repository.signature(session))
         c = self._cached
-        if c and c.built_on == today() and time.monotonic() - c.built_at < self._ttl:
+        if c and c.key == key:
             return c
         async with self._lock:
             rows = await repository.servable(session, today())
             docs = [(a.id, " ".join([v.title, *(v.questions or []), v.title, v.answer[:300]]))
                     for a, v in rows]
-            index = await asyncio.to_thread(BM25Index, docs)
-            self._cached = _Cached(index, {a.id: v for a, v in rows}, {a.id: a for a, _ in rows},
-                                   today(), time.monotonic())
+            index = await asyncio.to_thread(BM25Index, docs) if len(docs) > 200 else BM25Index(docs)
+            self._cached = _Cached(index, {a.id: v for a, v in rows}, {a.id: a for a, _ in rows}, key)
             return self._cached
 
     async def search(self, session: AsyncSession, query: str, k: int = 5) -> tuple[list[SearchHit], float]:
