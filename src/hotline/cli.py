@@ -71,6 +71,10 @@ def dev(a: argparse.Namespace, settings: Settings) -> None:
     _migrate(settings)
     n = asyncio.run(_seed_demo(settings))
     log.info("demo directory loaded: %d Dongguan units", n)
+    from hotline.auth.cli import ensure_demo_principals
+
+    for name, role, key in asyncio.run(ensure_demo_principals(settings)):
+        print(f"demo {role:<18} {name:<11} Authorization: Bearer {key}", flush=True)
     log.info("hotline dev on http://%s:%d  (API docs at /docs)", a.host, a.port)
     _serve(settings, ("api", "gateway"), a.host, a.port)
 

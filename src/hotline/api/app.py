@@ -62,8 +62,12 @@ def create_app(settings: Settings | None = None, roles: Collection[str] = ALL_RO
         app.include_router(tickets_router)
         app.include_router(departments_router)
         from hotline.auth.endpoints import router as auth_router
+        from hotline.departments.endpoints import admin_router as departments_admin_router
+        from hotline.tickets.endpoints import citizens_router
 
         app.include_router(auth_router)
+        app.include_router(citizens_router)
+        app.include_router(departments_admin_router)
         from hotline.calls.endpoints import router as calls_router
 
         app.include_router(calls_router)

@@ -1,19 +1,114 @@
-"""The directory of units, readable by everyone signed in."""
+"""The directory of units (readable by everyone signed in), a unit's ticket queue, and its administration."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import JSONResponse
 
 from hotline.api.deps import SessionDep
-from hotline.auth.deps import CurrentPrincipal
-from hotline.departments import repository
-from hotline.departments.schemas import DepartmentOut
+from hotline.api.idempotency import Idempotency
+from hotline.auth.deps import AdminOnly, CurrentPrincipal, TicketReader
+from hotline.auth.principal import Role
+from hotline.departments import repository, service
+from hotline.departments.schemas import (
+    DepartmentCreate,
+    DepartmentOut,
+    DepartmentPage,
+    DepartmentQueuePage,
+    DepartmentUpdate,
+)
+from hotline.kit.cursors import decode_id_cursor, encode_id_cursor, encode_time_cursor
+from hotline.kit.errors import NotFound
+from hotline.tickets import queries
+from hotline.tickets import repository as tickets
 
 router = APIRouter(prefix="/api/v1/departments", tags=["departments"])
+admin_router = APIRouter(prefix="/api/v1/admin/departments", tags=["admin"])
 
 
-@router.get("", response_model=dict[str, list[DepartmentOut]])
-async def list_departments(session: SessionDep, principal: CurrentPrincipal, kind: str | None = None) -> dict[str, list[DepartmentOut]]:
+@router.get("", response_model=DepartmentPage)
+async def list_departments(
+    session: SessionDep, principal: CurrentPrincipal, kind: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 200, cursor: str | None = None,
+) -> DepartmentPage:
     """The units tickets are dispatched to: city departments, towns, streets and parks."""
-    items = await repository.list_departments(session, kind)
-    return {"items": [DepartmentOut.model_validate(d) for d in items]}
+    after = decode_id_cursor(cursor) if cursor else None
+    items = await repository.list_departments(session, kind, limit=limit + 1, after_id=after)
+    more = len(items) > limit
+    items = items[:limit]
+    return DepartmentPage(items=[DepartmentOut.model_validate(d) for d in items],
+                          next_cursor=encode_id_cursor(items[-1].id) if more else None)
+
+
+@router.get("/{code}/tickets", response_model=DepartmentQueuePage,
+            responses={304: {"description": "nothing changed since the ETag you sent (If-None-Match)"}})
+async def poll_queue(
+    request: Request,
+    session: SessionDep,
+    principal: TicketReader,
+    code: str,
+    status: Annotated[str | None, Query(description="one status or several, comma-separated")] = None,
+    updated_since: Annotated[datetime | None, Query(description="only tickets changed after this instant")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: str | None = None,
+) -> Response:
+    """A unit's queue, oldest change first, for polling: send the ETag back as `If-None-Match` → 304
+    when nothing changed; follow `next_cursor` for more, keep `resume_cursor` for the next poll."""
+    if principal.role == Role.DEPARTMENT and principal.department_code != code:
+        raise NotFound(f"no department {code!r}")  # another unit's queue does not exist for you
+    if await repository.get_by_code(session, code) is None:
+        raise NotFound(f"no department {code!r}")
+    keys = await tickets.department_queue_keys(session, principal, code, limit, status, updated_since, cursor)
+    more = len(keys) > limit
+    keys = keys[:limit]
+    params = f"{code}|{status}|{updated_since.isoformat() if updated_since else ''}|{cursor}|{limit}"
+    etag = queries.page_etag(principal, params, keys)
+    headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
+    if _matches(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers=headers)
+    rows = await tickets.tickets_by_ids(session, principal, [i for i, _ in keys])
+    last = encode_time_cursor(keys[-1][1], keys[-1][0]) if keys else cursor
+    page = DepartmentQueuePage(items=await queries.present(session, rows),
+                               next_cursor=last if more else None, resume_cursor=last)
+    return JSONResponse(page.model_dump(mode="json"), headers=headers)
+
+
+def _matches(if_none_match: str | None, etag: str) -> bool:
+    if not if_none_match:
+        return False
+    if if_none_match.strip() == "*":
+        return True
+    return etag in [t.strip() for t in if_none_match.split(",")]  # strong comparison: W/ tags never match
+
+
+@admin_router.post("", status_code=201, response_model=DepartmentOut)
+async def create_department(body: DepartmentCreate, session: SessionDep, principal: AdminOnly,
+                            idem: Idempotency) -> Response:
+    """Add a unit to the directory."""
+    if (replay := await idem.replay()) is not None:
+        return replay
+    dept = await service.create_department(session, body.code, body.name, body.kind)
+    return await idem.respond(201, DepartmentOut.model_validate(dept))
+
+
+@admin_router.patch("/{code}", response_model=DepartmentOut)
+async def update_department(code: str, body: DepartmentUpdate, session: SessionDep, principal: AdminOnly,
+                            idem: Idempotency) -> Response:
+    """Rename a unit, change its kind, or reactivate it."""
+    if (replay := await idem.replay()) is not None:
+        return replay
+    dept = await service.update_department(session, code, body.name, body.kind, body.active)
+    return await idem.respond(200, DepartmentOut.model_validate(dept))
+
+
+@admin_router.post("/{code}/deactivate", response_model=DepartmentOut)
+async def deactivate_department(code: str, session: SessionDep, principal: AdminOnly,
+                                idem: Idempotency) -> Response:
+    """Take a unit out of the directory: nothing new is dispatched to it; its tickets stay."""
+    if (replay := await idem.replay()) is not None:
+        return replay
+    dept = await service.update_department(session, code, None, None, False)
+    return await idem.respond(200, DepartmentOut.model_validate(dept))

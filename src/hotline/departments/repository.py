@@ -11,11 +11,24 @@ from hotline.departments.models import Department
 from hotline.kit.db import insert_ignoring_conflicts
 
 
-async def list_departments(session: AsyncSession, kind: str | None = None) -> Sequence[Department]:
+async def list_departments(
+    session: AsyncSession, kind: str | None = None, limit: int | None = None, after_id: int | None = None
+) -> Sequence[Department]:
     stmt = select(Department).where(Department.active.is_(True)).order_by(Department.id)
     if kind:
         stmt = stmt.where(Department.kind == kind)
+    if after_id is not None:
+        stmt = stmt.where(Department.id > after_id)
+    if limit is not None:
+        stmt = stmt.limit(limit)
     return (await session.scalars(stmt)).all()
+
+
+async def add_department(session: AsyncSession, code: str, name: str, kind: str) -> Department:
+    dept = Department(code=code, name=name, kind=kind, active=True)
+    session.add(dept)
+    await session.flush()
+    return dept
 
 
 async def get_by_code(session: AsyncSession, code: str) -> Department | None:

@@ -31,6 +31,10 @@ def citizen_out(ticket: Ticket, citizen: CitizenContact | None, reveal: bool) ->
     return CitizenOut(name=citizen.name, phone=citizen.phone, email=citizen.email, hidden=False)
 
 
+def citizen_out_plain(citizen: CitizenContact) -> CitizenOut:
+    return CitizenOut(name=citizen.name, phone=citizen.phone, email=citizen.email, hidden=False)
+
+
 def ticket_out(ticket: Ticket, citizen: CitizenContact | None, reveal: bool = False) -> TicketOut:
     out = TicketOut.model_validate(ticket)
     return out.model_copy(update={"citizen": citizen_out(ticket, citizen, reveal)})
@@ -51,13 +55,13 @@ async def readable_ticket(session: AsyncSession, principal: Principal, tracking_
 
 
 async def ticket_detail(
-    session: AsyncSession, principal: Principal, tracking_number: str
+    session: AsyncSession, principal: Principal, tracking_number: str, reveal: bool = True
 ) -> tuple[TicketOut, Ticket, Sequence[TicketEvent]]:
     """One ticket and its timeline; the centre sees a protected identity, and that view is audited."""
     ticket = await readable_ticket(session, principal, tracking_number)
     citizens = await repository.citizens_by_ids(session, [ticket.citizen_id])
     citizen = citizens.get(ticket.citizen_id or -1)
-    reveal = principal.is_centre
+    reveal = reveal and principal.is_centre
     if reveal and ticket.confidential and citizen is not None:
         await auth.record_identity_views(session, principal, [ticket.id], "ticket_detail")
     events = await repository.events_of(session, ticket.id)

@@ -86,6 +86,15 @@ async def get_by_tracking_number(session: AsyncSession, tracking_number: str) ->
     return await session.scalar(select(Ticket).where(Ticket.tracking_number == tracking_number))
 
 
+async def events_page(
+    session: AsyncSession, ticket_id: int, limit: int, after_id: int | None = None
+) -> Sequence[TicketEvent]:
+    stmt = select(TicketEvent).where(TicketEvent.ticket_id == ticket_id).order_by(TicketEvent.id).limit(limit)
+    if after_id is not None:
+        stmt = stmt.where(TicketEvent.id > after_id)
+    return (await session.scalars(stmt)).all()
+
+
 async def events_of(session: AsyncSession, ticket_id: int) -> Sequence[TicketEvent]:
     stmt = select(TicketEvent).where(TicketEvent.ticket_id == ticket_id).order_by(TicketEvent.id)
     return (await session.scalars(stmt)).all()
@@ -107,8 +116,10 @@ def readable(principal: Principal) -> ColumnElement[bool]:
         # Co-handling units (lifecycle issue): included as soon as the table exists.
         assignments = Ticket.metadata.tables.get("ticket_assignments")
         if assignments is not None:
-            cond = or_(cond, Ticket.id.in_(
-                select(assignments.c.ticket_id).where(assignments.c.department_code == code)))
+            mine = select(assignments.c.ticket_id).where(assignments.c.department_code == code)
+            if "state" in assignments.c:  # a withdrawn co-handler no longer works the ticket
+                mine = mine.where(assignments.c.state != "withdrawn")
+            cond = or_(cond, Ticket.id.in_(mine))
         return cond
     return false()
 
@@ -238,3 +249,16 @@ async def citizen_ids_by_phone(session: AsyncSession, phone: str) -> list[int]:
     stmt = select(CitizenContact.id).where(or_(CitizenContact.phone == phone, and_(
         CitizenContact.identity_kind == "phone", CitizenContact.identity == phone)))
     return list((await session.scalars(stmt)).all())
+
+
+async def latest_self_served(session: AsyncSession, identity_kind: str, identity: str,
+                             since: datetime) -> Ticket | None:
+    """The citizen's latest ticket the knowledge base answered (自助答复) since `since`."""
+    stmt = (select(Ticket)
+            .join(CitizenContact, CitizenContact.id == Ticket.citizen_id)
+            .join(TicketEvent, TicketEvent.ticket_id == Ticket.id)
+            .where(CitizenContact.identity_kind == identity_kind, CitizenContact.identity == identity,
+                   TicketEvent.kind == "answered_directly", TicketEvent.actor == "system:self-service",
+                   TicketEvent.created_at >= since)
+            .order_by(Ticket.id.desc()).limit(1))
+    return await session.scalar(stmt)

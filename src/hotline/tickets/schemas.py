@@ -3,7 +3,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from hotline.tickets.models import TicketType
 
 
 class TicketEventOut(BaseModel):
@@ -61,4 +63,40 @@ class TicketDetail(TicketOut):
 
 class TicketPage(BaseModel):
     items: list[TicketOut]
+    next_cursor: str | None
+
+
+class NewTicket(BaseModel):
+    """What an agent types while on the phone (坐席录单)."""
+
+    call_id: str | None = Field(None, max_length=100, description="the PBX call this ticket comes from")
+    phone: str = Field(min_length=3, max_length=32, description="the caller's number; stored in E.164")
+    name: str | None = Field(None, max_length=100)
+    type: TicketType | None = Field(None, description="the agent's classification; unset = the router decides")
+    subject: str | None = Field(None, max_length=500)
+    text: str = Field(min_length=1, max_length=20_000)
+    place: str | None = Field(None, max_length=500, description="the address the matter concerns")
+    lat: float | None = Field(None, ge=-90, le=90)
+    lng: float | None = Field(None, ge=-180, le=180)
+    confidential: bool = Field(False, description="the caller asked not to be named (保密)")
+
+    @field_validator("text")
+    @classmethod
+    def _not_blank(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("text must not be blank")
+        return v.strip()
+
+
+class TicketEventPage(BaseModel):
+    items: list[TicketEventOut]
+    next_cursor: str | None
+
+
+class CitizenLookup(BaseModel):
+    """A caller's history (来电弹屏): who they are and their previous tickets, newest first."""
+
+    phone: str
+    citizen: CitizenOut | None
+    tickets: list[TicketOut]
     next_cursor: str | None
