@@ -172,7 +172,11 @@ class Router:
 
         lead: str | None = decided.lead if decided else None
         co = list(decided.co) if decided else []
-        if flags.refusal is not None:
+        if flags.handoff is not None:
+            lines = "/".join([str(flags.handoff["target"]), *flags.handoff.get("also", [])])  # type: ignore[arg-type]
+            reasons.append(f"emergency: an agent hands it off to {lines} at once; not dispatched automatically")
+            lead, co = None, []
+        elif flags.refusal is not None:
             reasons.append("flagged for refusal (不予受理): an agent decides, nothing is dispatched")
             lead, co = None, []
         elif lead is not None and confidence < self.threshold:

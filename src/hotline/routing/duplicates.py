@@ -1,0 +1,108 @@
+"""Probable duplicates (并单) and hot-issue clusters, by character-bigram overlap. Pure.
+
+A new ticket is a probable duplicate of a recent one when the same citizen writes about the
+same matter again, or when the text is near-identical about the same place. Tickets on one
+issue in one place (looser similarity) share a cluster; a big cluster is a hot issue.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+_KEEP = re.compile(r"[\u4e00-\u9fff0-9a-zA-Z]+")
+# Bigrams in nearly every ticket: they say nothing about which matter it is.
+_COMMON = frozenset({"投诉", "举报", "反映", "咨询", "请问", "你好", "您好", "我们", "我要", "希望", "问题", "处理",
+                     "相关", "部门", "东莞", "政府", "市民", "谢谢", "感谢", "一下", "现在", "这个", "没有", "已经"})
+# A bigram carried by more candidates than this is too common to index (keeps a batch cheap).
+_MAX_POSTINGS = 2000
+SAME_CITIZEN_OVERLAP = 0.5
+
+
+def shingles(text: str) -> frozenset[str]:
+    s = "".join(_KEEP.findall(text.lower()))
+    return frozenset(g for g in (s[i:i + 2] for i in range(len(s) - 1)) if g not in _COMMON)
+
+
+@dataclass
+class Item:
+    id: int
+    citizen_id: int | None
+    town_code: str | None
+    topic: str | None
+    received_at: datetime
+    shingles: frozenset[str]
+    cluster_id: int | None = None
+    tracking_number: str | None = None
+
+
+@dataclass(frozen=True)
+class Link:
+    id: int
+    cluster_id: int
+    duplicate_of: int | None = None
+    duplicate_tracking_number: str | None = None
+    similarity: float = 0.0
+    reason: str | None = None
+
+
+def link_batch(new: Sequence[Item], recent: Sequence[Item], *, duplicate_similarity: float,
+               hot_similarity: float, duplicate_since: datetime, hot_since: datetime) -> list[Link]:
+    """For each new ticket (in order), its probable duplicate and its cluster."""
+    pool: list[Item] = list(recent)
+    index: dict[str, list[int]] = {}
+
+    def add(i: int) -> None:
+        for g in pool[i].shingles:
+            index.setdefault(g, []).append(i)
+
+    for i in range(len(pool)):
+        add(i)
+    links = []
+    for item in new:
+        counts: Counter[int] = Counter()
+        for g in item.shingles:
+            posting = index.get(g)
+            if posting and len(posting) <= _MAX_POSTINGS:
+                counts.update(posting)
+        best_dup: tuple[float, Item, str] | None = None
+        best_cluster: tuple[float, Item] | None = None
+        for j, shared in counts.items():
+            other = pool[j]
+            size = len(item.shingles) + len(other.shingles) - shared
+            jaccard = shared / size if size else 0.0
+            overlap = shared / (min(len(item.shingles), len(other.shingles)) or 1)
+            same_place = item.town_code is not None and item.town_code == other.town_code
+            if other.received_at >= duplicate_since:
+                why = None
+                if (item.citizen_id is not None and item.citizen_id == other.citizen_id
+                        and (same_place or item.town_code is None or other.town_code is None)
+                        and overlap >= SAME_CITIZEN_OVERLAP):
+                    why = f"same citizen wrote about the same matter ({overlap:.2f} overlap)"
+                elif same_place and jaccard >= duplicate_similarity:
+                    why = f"near-identical text about the same place ({jaccard:.2f} similar)"
+                score = max(jaccard, overlap)
+                if why and (best_dup is None or score > best_dup[0]):
+                    best_dup = (score, other, why)
+            if (same_place and other.received_at >= hot_since and jaccard >= hot_similarity
+                    and (item.topic is None or other.topic is None or item.topic == other.topic)):
+                if best_cluster is None or jaccard > best_cluster[0]:
+                    best_cluster = (jaccard, other)
+        if best_dup is not None:
+            cluster_of = best_dup[1]
+        elif best_cluster is not None:
+            cluster_of = best_cluster[1]
+        else:
+            cluster_of = None
+        item.cluster_id = (cluster_of.cluster_id or cluster_of.id) if cluster_of else item.id
+        if best_dup is not None:
+            score, other, why = best_dup
+            links.append(Link(item.id, item.cluster_id, other.id, other.tracking_number, round(score, 4), why))
+        else:
+            links.append(Link(item.id, item.cluster_id))
+        pool.append(item)
+        add(len(pool) - 1)
+    return links

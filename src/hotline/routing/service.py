@@ -1,0 +1,157 @@
+"""Smart dispatch's business rules around the database: catalogue versions, the queue, duplicates."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hotline.kit.clock import utcnow
+from hotline.kit.errors import Conflict, NotFound
+from hotline.routing import repository
+from hotline.routing.catalogue import (
+    Catalogue,
+    InvalidCatalogue,
+    default_catalogue,
+    parse_csv,
+    parse_json,
+    rows_from_json,
+)
+from hotline.routing.duplicates import Item, link_batch, shingles
+from hotline.tickets import repository as tickets
+
+log = logging.getLogger(__name__)
+
+ROUTER_ACTOR = "system:router"
+# Event kinds this domain writes on the timeline (E1's lifecycle owns the rest).
+PROBABLE_DUPLICATE = "probable_duplicate"  # 疑似重复: the agent may merge (并单)
+EMERGENCY_FLAGGED = "emergency_flagged"  # hand off to 110/119/120/122
+REFUSAL_FLAGGED = "refusal_flagged"  # 不予受理? the agent decides
+
+
+# -- the catalogue
+
+
+async def active_catalogue(session: AsyncSession) -> Catalogue:
+    """The active version from the database, or the shipped default (version 0) if none was saved."""
+    row = await repository.active_catalogue(session)
+    if row is None:
+        return default_catalogue()
+    return Catalogue(row.version, rows_from_json(row.rows))
+
+
+def _parse(body: bytes, content_type: str, units: set[str], areas: set[str]) -> tuple[list[Any], str | None]:
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidCatalogue("the catalogue must be UTF-8 text") from exc
+    if "json" in content_type:
+        try:
+            doc = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InvalidCatalogue(f"line {exc.lineno}: not valid JSON ({exc.msg})", line=f"line {exc.lineno}") from exc
+        note = doc.get("note") if isinstance(doc, dict) else None
+        return parse_json(doc, units, areas), note
+    return parse_csv(text, units, areas), None
+
+
+async def save_catalogue(session: AsyncSession, body: bytes, content_type: str, actor: str,
+                         note: str | None = None) -> dict[str, Any]:
+    """Validate a CSV or JSON catalogue against the directory and save it as the new active version."""
+    units, areas, _ = await repository.directory(session)
+    rows, json_note = _parse(body, content_type, units, areas)
+    try:
+        saved = await repository.add_catalogue_version(session, [r.as_dict() for r in rows], actor,
+                                                       note or json_note, utcnow())
+    except IntegrityError as exc:
+        raise Conflict("another catalogue version was saved at the same moment; send it again") from exc
+    log.info("dispatch catalogue version %d saved by %s (%d rows)", saved.version, actor, len(rows))
+    return await catalogue_overview(session)
+
+
+async def restore_catalogue(session: AsyncSession, version: int, actor: str) -> dict[str, Any]:
+    """Make an old version current again, as a new version (so the change itself is kept)."""
+    old = await repository.catalogue_version(session, version)
+    if old is None:
+        raise NotFound(f"no catalogue version {version}")
+    units, areas, _ = await repository.directory(session)
+    # Re-validated: a unit may have left the directory since.
+    rows = parse_json(old.rows, units, areas)
+    await repository.add_catalogue_version(session, [r.as_dict() for r in rows], actor,
+                                           f"restored version {version}", utcnow())
+    return await catalogue_overview(session)
+
+
+async def catalogue_overview(session: AsyncSession) -> dict[str, Any]:
+    row = await repository.active_catalogue(session)
+    versions = [{"version": v, "active": a, "created_by": by, "created_at": at, "note": note, "rows": n}
+                for v, a, by, at, note, n in await repository.catalogue_versions(session)]
+    if row is None:
+        cat = default_catalogue()
+        current = {"version": 0, "source": cat.source, "created_by": None, "created_at": None,
+                   "note": "the catalogue shipped with hotline; save one to replace it",
+                   "rows": [r.as_dict() for r in cat.rows]}
+    else:
+        current = {"version": row.version, "source": "database", "created_by": row.created_by,
+                   "created_at": row.created_at, "note": row.note, "rows": row.rows}
+    return {"current": current, "versions": versions}
+
+
+# -- after ingest: duplicates, clusters, and the router's flags on the timeline
+
+
+async def after_ingest(session: AsyncSession, tracking_numbers: Sequence[str], settings: Any) -> None:
+    """Link the batch's new tickets to probable duplicates and issue clusters; flag emergencies
+    and refusals on their timelines. A fixed number of queries per batch, whatever its size."""
+    new_rows = await repository.tickets_for_linking(session, tracking_numbers)
+    if not new_rows:
+        return
+    now = utcnow()
+    dup_since = now - timedelta(hours=settings.duplicate_window_hours)
+    hot_since = now - timedelta(hours=settings.hot_issue_window_hours)
+    since = min(dup_since, hot_since)
+    towns = {r.town_code for r in new_rows if r.town_code}
+    citizens = {r.citizen_id for r in new_rows if r.citizen_id is not None}
+    recent = await repository.recent_candidates(session, since, towns, citizens, [r.id for r in new_rows])
+
+    def item(r: Any) -> Item:
+        return Item(r.id, r.citizen_id, r.town_code, r.topic, r.received_at,
+                    shingles(f"{r.subject or ''}{r.text}"), r.issue_cluster_id, r.tracking_number)
+
+    links = link_batch([item(r) for r in new_rows], [item(r) for r in reversed(recent)],
+                       duplicate_similarity=settings.duplicate_similarity,
+                       hot_similarity=settings.hot_issue_similarity,
+                       duplicate_since=dup_since, hot_since=hot_since)
+    await repository.set_links(session, [{"id": lk.id, "issue_cluster_id": lk.cluster_id,
+                                          "probable_duplicate_of": lk.duplicate_of} for lk in links])
+    events: list[dict[str, Any]] = []
+    for lk in links:
+        if lk.duplicate_of is not None:
+            events.append(_event(lk.id, PROBABLE_DUPLICATE, f"probable duplicate of {lk.duplicate_tracking_number}: "
+                                 f"{lk.reason}; an agent may merge them (并单)",
+                                 {"of": lk.duplicate_tracking_number, "similarity": lk.similarity}, now))
+    for r in new_rows:
+        routing = r.routing or {}
+        handoff = routing.get("handoff")
+        if handoff:
+            lines = [handoff["target"], *handoff.get("also", [])]
+            events.append(_event(r.id, EMERGENCY_FLAGGED,
+                                 f"emergency: hand off to {'/'.join(lines)} ({handoff['reason']}, "
+                                 f"关键词「{handoff['keyword']}」)", dict(handoff), now))
+        refusal = routing.get("refusal")
+        if refusal:
+            events.append(_event(r.id, REFUSAL_FLAGGED, f"may be refused (不予受理): {refusal['reason']}",
+                                 {**refusal, "suggested_reason_code": "legal_proceedings"
+                                  if "court" in refusal["reason"] or "arbitration" in refusal["reason"]
+                                  else "outside_government_services"}, now))
+    await tickets.insert_events(session, events)
+
+
+def _event(ticket_id: int, kind: str, reason: str, data: dict[str, Any], now: Any) -> dict[str, Any]:
+    return {"ticket_id": ticket_id, "kind": kind, "from_status": None, "to_status": None,
+            "actor": ROUTER_ACTOR, "reason": reason, "data": data, "created_at": now}
