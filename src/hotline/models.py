@@ -4,8 +4,9 @@ from hotline.auth.models import ApiKey, ConsoleSession, IdempotencyRecord, Ident
 from hotline.departments.models import Department
 from hotline.intake.models import IntakeRecord
 from hotline.kit.db import Base
+from hotline.routing.tables import DispatchCatalogueVersion
 from hotline.sla.models import HolidayYear, SlaClock, SlaPolicyVersion, SupervisionStep, UnitContact
 from hotline.tickets.models import CitizenContact, Ticket, TicketEvent
 
 __all__ = ["ApiKey", "ConsoleSession", "IdempotencyRecord", "IdentityView", "PrincipalRecord", "Base", "CitizenContact", "Department", "IntakeRecord", "Ticket", "TicketEvent",
-           "HolidayYear", "SlaClock", "SlaPolicyVersion", "SupervisionStep", "UnitContact"]
+           "HolidayYear", "SlaClock", "SlaPolicyVersion", "SupervisionStep", "UnitContact", "DispatchCatalogueVersion"]

@@ -79,6 +79,10 @@ class Ticket(Base):
     callback_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sla_paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sla_paused_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # 并单 and hot issues (routing/duplicates.py, set at ingest): the probable earlier ticket on the
+    # same matter, and the first ticket of the cluster this one belongs to (its own id if none).
+    probable_duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    issue_cluster_id: Mapped[int | None] = mapped_column(BigId, index=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
