@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from hotline.channels.app import AppAdapter
 from hotline.channels.base import ChannelAdapter
+from hotline.channels.open311 import Open311Adapter
 from hotline.channels.phone_cti import PhoneCtiAdapter
 from hotline.channels.sms_aliyun import AliyunSmsAdapter
 from hotline.channels.sms_tencent import TencentSmsAdapter
@@ -19,4 +21,6 @@ ADAPTERS: list[type[ChannelAdapter]] = [
     AliyunSmsAdapter,
     TencentSmsAdapter,
     PhoneCtiAdapter,
+    AppAdapter,
+    Open311Adapter,
 ]

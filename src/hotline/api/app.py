@@ -71,4 +71,7 @@ def create_app(settings: Settings | None = None, roles: Collection[str] = ALL_RO
         from hotline.calls.endpoints import router as calls_router
 
         app.include_router(calls_router)
+        from hotline.open311.endpoints import router as open311_router
+
+        app.include_router(open311_router)
     return app

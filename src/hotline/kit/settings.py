@@ -77,6 +77,10 @@ class Settings(BaseSettings):
     sms_aliyun_token: str | None = None
     sms_tencent_token: str | None = None
     cti_token: str | None = None
+    # Mobile app / Open311 keys: comma-separated `name:hexdigest` (HMAC-SHA256 with secret_key),
+    # printed by `hotline app-key create --name NAME`; the gateway needs no database to check them.
+    app_keys: str = ""
+    open311_services_path: Path | None = None  # unset: the default list shipped with hotline
 
     web_rate_limit_per_minute: int = 30
     log_json: bool = False
