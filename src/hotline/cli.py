@@ -125,7 +125,7 @@ def _load_plugins() -> None:
     """Domain modules that add subcommands register themselves on import."""
     import importlib
 
-    for mod in ("hotline.routing.cli", "hotline.auth.cli", "hotline.sla.cli", "hotline.knowledge.cli",
+    for mod in ("hotline.routing.cli", "hotline.routing.dispatch_cli", "hotline.auth.cli", "hotline.sla.cli", "hotline.knowledge.cli",
                 "hotline.intake.cli"):
         try:
             importlib.import_module(mod)

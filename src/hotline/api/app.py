@@ -74,4 +74,7 @@ def create_app(settings: Settings | None = None, roles: Collection[str] = ALL_RO
         from hotline.open311.endpoints import router as open311_router
 
         app.include_router(open311_router)
+        from hotline.routing.endpoints import router as dispatch_router
+
+        app.include_router(dispatch_router)
     return app

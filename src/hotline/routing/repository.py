@@ -77,6 +77,13 @@ async def dispatch_queue(session: AsyncSession, limit: int, cursor: str | None,
     return rows[:limit], next_cursor
 
 
+async def tracking_numbers(session: AsyncSession, ids: Collection[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    rows = await session.execute(select(Ticket.id, Ticket.tracking_number).where(Ticket.id.in_(list(ids))))
+    return {i: tn for i, tn in rows}
+
+
 # -- duplicates and hot issues
 
 _LINK_COLUMNS = (Ticket.id, Ticket.tracking_number, Ticket.citizen_id, Ticket.town_code, Ticket.topic,

@@ -155,3 +155,53 @@ async def after_ingest(session: AsyncSession, tracking_numbers: Sequence[str], s
 def _event(ticket_id: int, kind: str, reason: str, data: dict[str, Any], now: Any) -> dict[str, Any]:
     return {"ticket_id": ticket_id, "kind": kind, "from_status": None, "to_status": None,
             "actor": ROUTER_ACTOR, "reason": reason, "data": data, "created_at": now}
+
+
+# -- the learning loop: agents' corrections become training rows
+
+RECLASSIFIED = "reclassified"  # E1's lifecycle: data {"from": {...}, "to": {"type"?, "topic"?, "urgency"?}}
+REDISPATCHED = "redispatched"  # E1's lifecycle: data {"from_department", "department", ...}
+DISPATCHED = "dispatched"  # by an agent (not the router) from the manual queue: data {"department"}
+EXPORT_TARGETS = ("topic", "type", "unit")
+
+
+async def training_rows(session: AsyncSession, target: str) -> list[dict[str, str]]:
+    """One row per corrected ticket (id, subject, body, label): the last correction wins.
+
+    type: the agent's reclassification; unit: the unit an agent re-dispatched (改派) or dispatched
+    it to by hand; topic: the agent's reclassification, else the topic of that unit when the
+    active catalogue gives the unit exactly one topic.
+    """
+    if target not in EXPORT_TARGETS:
+        raise ValueError(f"target is one of {', '.join(EXPORT_TARGETS)}")
+    unit_topic: dict[str, str] = {}
+    if target == "topic":
+        topics_of: dict[str, set[str]] = {}
+        for r in (await active_catalogue(session)).rows:
+            if r.lead != "@town" and r.topic != "*":
+                topics_of.setdefault(r.lead, set()).add(r.topic)
+        unit_topic = {u: next(iter(ts)) for u, ts in topics_of.items() if len(ts) == 1}
+    labels: dict[int, tuple[Any, str]] = {}
+    explicit_topic: set[int] = set()
+    for row in await repository.corrections(session, (RECLASSIFIED, REDISPATCHED, DISPATCHED)):
+        data = row.data or {}
+        if row.kind == DISPATCHED and row.actor == ROUTER_ACTOR:
+            continue  # the router's own choice is not a correction
+        label = None
+        if row.kind == RECLASSIFIED:
+            to = data.get("to") or {}
+            if target == "type":
+                label = to.get("type")
+            elif target == "topic" and to.get("topic"):
+                label = to["topic"]
+                explicit_topic.add(row.id)
+        else:
+            unit = data.get("department")
+            if target == "unit":
+                label = unit
+            elif target == "topic" and row.id not in explicit_topic and unit:
+                label = unit_topic.get(unit)
+        if label:
+            labels[row.id] = (row, str(label))
+    return [{"id": row.tracking_number, "subject": row.subject or "", "body": row.text, "label": label}
+            for row, label in labels.values()]
