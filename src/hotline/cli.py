@@ -8,7 +8,7 @@ import logging
 import sys
 from collections.abc import Callable
 
-from hotline.kit.logging import configure_logging
+from hotline.kit.logging import configure_logging, secrets_of
 from hotline.kit.settings import Settings, get_settings
 
 log = logging.getLogger("hotline")
@@ -38,7 +38,9 @@ def _serve(settings: Settings, roles: tuple[str, ...], host: str, port: int) -> 
     import uvicorn
 
     from hotline.api.app import create_app
+    from hotline.kit.tracing import setup_tracing
 
+    setup_tracing(settings, "-".join(roles))
     uvicorn.run(create_app(settings, roles), host=host, port=port, log_config=None,
                 access_log=False, timeout_graceful_shutdown=10)
 
@@ -142,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         add_args(sub.add_parser(name, help=help_))
     a = parser.parse_args(argv)
     settings = get_settings()
-    configure_logging(settings.log_level, settings.log_json)
+    configure_logging(settings.log_level, settings.log_json, secrets_of(settings))
     rc = COMMANDS[a.command][2](a, settings)
     return int(rc or 0)
 

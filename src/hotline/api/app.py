@@ -11,9 +11,11 @@ from fastapi import FastAPI
 from hotline import __version__
 from hotline.api.errors import install_error_handlers
 from hotline.api.health import router as health_router
+from hotline.api.metrics import router as metrics_router
 from hotline.intake.bus import InProcessBus, KafkaBus
 from hotline.kit.db import Database
 from hotline.kit.kafka import make_producer
+from hotline.kit.metrics import ObservabilityMiddleware
 from hotline.kit.settings import Settings, get_settings
 from hotline.tickets.handlers import IntakeHandler
 
@@ -49,8 +51,12 @@ def create_app(settings: Settings | None = None, roles: Collection[str] = ALL_RO
     app = FastAPI(title="hotline", version=__version__, lifespan=lifespan,
                   description="12345 government service hotline: channels, dispatch, SLA, API.")
     app.state.settings = settings
+    app.state.roles = tuple(roles)
     install_error_handlers(app)
+    app.add_middleware(ObservabilityMiddleware, metrics=settings.metrics_enabled)
     app.include_router(health_router)
+    if settings.metrics_enabled:
+        app.include_router(metrics_router)
     if "gateway" in roles:
         from hotline.gateway.endpoints import build_router
 

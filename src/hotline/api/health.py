@@ -6,6 +6,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
+from hotline.kit.migrate import migration_state
+
 router = APIRouter(tags=["health"])
 
 
@@ -17,12 +19,17 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 async def readyz(request: Request) -> JSONResponse:
-    """Ready to serve: the database answers and, in Kafka mode, the broker does."""
+    """Ready to serve: the database answers, its migrations are at this code's head and, in
+    Kafka mode, the broker answers."""
     checks: dict[str, str] = {}
     try:
         async with request.app.state.db.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
-        checks["database"] = "ok"
+            checks["database"] = "ok"
+            state, current = await migration_state(conn)
+        # Behind: this code would query columns that do not exist yet; run `hotline migrate`.
+        checks["migrations"] = "ok" if state in ("ok", "ahead") else \
+            f"behind: database at {','.join(sorted(current)) or 'nothing'}; run hotline migrate"
     except Exception as exc:  # noqa: BLE001 - any failure means not ready
         checks["database"] = f"down: {type(exc).__name__}"
     bus = getattr(request.app.state, "bus", None)

@@ -12,6 +12,7 @@ from hotline.channels.base import ChannelAdapter, InboundRequest, Parsed, Reply
 from hotline.channels.registry import ADAPTERS
 from hotline.intake.bus import IntakeBus
 from hotline.kit.errors import PayloadTooLarge, TooManyRequests
+from hotline.kit.metrics import MESSAGES_RECEIVED
 from hotline.kit.ratelimit import RateLimiter
 from hotline.kit.settings import Settings
 
@@ -67,6 +68,7 @@ def build_router(settings: Settings) -> APIRouter:
             if result.messages:
                 await bus.publish(result.messages)
                 for m in result.messages:
+                    MESSAGES_RECEIVED.labels(m.channel.value).inc()
                     log.info("accepted %s message", m.channel.value,
                              extra={"tracking_number": m.tracking_number, "channel": m.channel.value})
             return to_response(result.ack([m.tracking_number for m in result.messages]))

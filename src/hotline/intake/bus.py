@@ -16,6 +16,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from hotline.intake.schema import IntakeMessage
+from hotline.kit import tracing
 from hotline.kit.errors import Unavailable
 
 log = logging.getLogger(__name__)
@@ -53,13 +54,20 @@ class KafkaBus:
 
     async def publish(self, messages: Sequence[IntakeMessage]) -> None:
         try:
-            futures = [
-                await self.producer.send(self.topic, m.to_bytes(), key=m.partition_key,
-                                         headers=[("schema_version", str(m.schema_version).encode()),
-                                                  ("channel", m.channel.value.encode())])
-                for m in messages
-            ]
-            await asyncio.wait_for(asyncio.gather(*futures), self.timeout)
+            # The producer span's context travels in the `traceparent` header (when tracing is on).
+            with tracing.span(f"{self.topic} publish", kind="producer",
+                              attributes={"messaging.system": "kafka",
+                                          "messaging.destination.name": self.topic,
+                                          "messaging.batch.message_count": len(messages)}):
+                trace_headers = tracing.kafka_headers()
+                futures = [
+                    await self.producer.send(self.topic, m.to_bytes(), key=m.partition_key,
+                                             headers=[("schema_version", str(m.schema_version).encode()),
+                                                      ("channel", m.channel.value.encode()),
+                                                      *trace_headers])
+                    for m in messages
+                ]
+                await asyncio.wait_for(asyncio.gather(*futures), self.timeout)
         except (KafkaError, TimeoutError, OSError) as exc:
             raise Unavailable("the message bus is not available; retry later", retry_after=5) from exc
 

@@ -86,6 +86,14 @@ class Settings(BaseSettings):
     log_json: bool = False
     log_level: str = "INFO"
 
+    # Operations (deploy/, docs/operations.md): metrics, tracing, readiness.
+    metrics_enabled: bool = True  # /metrics on the api and gateway processes
+    metrics_cache_seconds: float = 15.0  # database-backed gauges are re-queried at most this often
+    router_metrics_port: int = 9100  # the router's Prometheus endpoint; 0 = off
+    otel_enabled: bool = False  # OpenTelemetry spans (needs the `otel` extra)
+    otel_service_name: str | None = None  # default: hotline-<process>
+    otel_exporter_endpoint: str | None = None  # OTLP/HTTP collector, e.g. http://otel:4318
+
     secret_key: str = DEV_SECRET
     console_session_hours: int = 12  # a console login's token lives this long
 

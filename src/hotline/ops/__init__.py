@@ -1,0 +1,1 @@
+"""Operations: the figures the metrics endpoint reads from the database."""
