@@ -27,6 +27,7 @@ ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 # Tables emptied between tests (the directory is seed data and stays).
 DATA_TABLES = ["dispatch_catalogue_versions", "ticket_events", "intake_messages", "tickets", "citizens",
                "identity_views", "idempotency_keys", "console_sessions", "api_keys", "principals",
+               "ticket_assignments", "outbox",
                "sla_supervision_steps", "sla_clocks", "holiday_years", "sla_policy_versions", "unit_contacts"]
 
 

@@ -6,7 +6,8 @@ from hotline.intake.models import IntakeRecord
 from hotline.kit.db import Base
 from hotline.routing.tables import DispatchCatalogueVersion
 from hotline.sla.models import HolidayYear, SlaClock, SlaPolicyVersion, SupervisionStep, UnitContact
-from hotline.tickets.models import CitizenContact, Ticket, TicketEvent
+from hotline.notify.models import OutboxMessage
+from hotline.tickets.models import CitizenContact, Ticket, TicketAssignment, TicketEvent
 
-__all__ = ["ApiKey", "ConsoleSession", "IdempotencyRecord", "IdentityView", "PrincipalRecord", "Base", "CitizenContact", "Department", "IntakeRecord", "Ticket", "TicketEvent",
+__all__ = ["ApiKey", "ConsoleSession", "IdempotencyRecord", "IdentityView", "PrincipalRecord", "Base", "CitizenContact", "Department", "IntakeRecord", "Ticket", "TicketEvent", "TicketAssignment", "OutboxMessage",
            "HolidayYear", "SlaClock", "SlaPolicyVersion", "SupervisionStep", "UnitContact", "DispatchCatalogueVersion"]

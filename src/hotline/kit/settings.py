@@ -94,6 +94,13 @@ class Settings(BaseSettings):
     otel_service_name: str | None = None  # default: hotline-<process>
     otel_exporter_endpoint: str | None = None  # OTLP/HTTP collector, e.g. http://otel:4318
 
+    # Outbox relay (ticket events to Kafka, notifications): poll interval and retry backoff.
+    outbox_poll_seconds: float = 0.5
+    outbox_backoff_base_seconds: float = 1.0
+    outbox_backoff_max_seconds: float = 600.0
+    # Lifecycle: the longest extension (延期) a unit may ask for, in working days.
+    extension_max_working_days: int = 10
+
     secret_key: str = DEV_SECRET
     console_session_hours: int = 12  # a console login's token lives this long
 

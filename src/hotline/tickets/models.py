@@ -27,6 +27,20 @@ class TicketStatus(StrEnum):
     RECEIVED = "received"
     PENDING_DISPATCH = "pending_dispatch"  # in the agents' manual dispatch queue (待派单)
     DISPATCHED = "dispatched"  # 已派单
+    # The lifecycle (src/hotline/tickets/lifecycle.py holds the transitions between these).
+    ACCEPTED = "accepted"  # 已签收
+    IN_PROGRESS = "in_progress"  # 办理中
+    EXTENSION_REQUESTED = "extension_requested"  # 延期申请中
+    RETURNED = "returned"  # 已退单, waiting for the centre
+    DISPUTE_REVIEW = "dispute_review"  # the centre disputes a return (退单争议)
+    REPLIED = "replied"  # 办结回复, waiting for the callback
+    CALLED_BACK = "called_back"  # 已回访 (satisfied or basically satisfied)
+    REOPENED = "reopened"  # 重办: back with the same unit after an unsatisfied callback
+    CLOSED = "closed"  # 已结案
+    MERGED = "merged"  # 并单 into another ticket
+    HANDED_OFF = "handed_off"  # 转 110/119/120/122
+    REFUSED = "refused"  # 不予受理
+    ANSWERED_DIRECTLY = "answered_directly"  # 直接办结 by an agent
 
 
 class CitizenContact(Base):
@@ -79,6 +93,29 @@ class Ticket(Base):
     callback_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sla_paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sla_paused_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Lifecycle (src/hotline/tickets/actions.py writes these).
+    return_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # 退单 allowed until
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_contact_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the unit reached the citizen
+    replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reply_text: Mapped[str | None] = mapped_column(Text)  # 办结回复 (or the agent's direct answer)
+    returned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    return_reason: Mapped[str | None] = mapped_column(String(40))  # a RETURN_REASONS code
+    return_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    extension_state: Mapped[str | None] = mapped_column(String(16))  # requested|approved|refused
+    extension_requested_days: Mapped[int | None] = mapped_column(Integer)  # working days
+    extension_days: Mapped[int | None] = mapped_column(Integer)  # granted working days
+    extension_reason: Mapped[str | None] = mapped_column(Text)
+    extension_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    extension_decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    satisfaction: Mapped[str | None] = mapped_column(String(24))  # 回访 outcome
+    callback_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # 重办
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    handed_off_to: Mapped[str | None] = mapped_column(String(8))  # 110/119/120/122
+    refusal_reason: Mapped[str | None] = mapped_column(String(40))  # a REFUSAL_REASONS code
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # 并单 and hot issues (routing/duplicates.py, set at ingest): the probable earlier ticket on the
     # same matter, and the first ticket of the cluster this one belongs to (its own id if none).
     probable_duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
@@ -102,3 +139,25 @@ class TicketEvent(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     data: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TicketAssignment(Base):
+    """A unit working a ticket: the lead unit (主办) or a co-handling unit (协办)."""
+
+    __tablename__ = "ticket_assignments"
+    __table_args__ = (
+        UniqueConstraint("ticket_id", "department_code"),
+        # A department's scope: the tickets it is assigned to.
+        Index("ix_ticket_assignments_department", "department_code", "ticket_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
+    department_code: Mapped[str] = mapped_column(ForeignKey("departments.code"))
+    role: Mapped[str] = mapped_column(String(8))  # lead | co
+    state: Mapped[str] = mapped_column(String(16))  # assigned|accepted|replied|returned|withdrawn
+    assigned_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reply_text: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

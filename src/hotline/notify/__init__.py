@@ -1,0 +1,1 @@
+"""Outbound side effects: the transactional outbox and the senders that deliver it."""
