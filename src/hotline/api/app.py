@@ -39,11 +39,22 @@ def create_app(settings: Settings | None = None, roles: Collection[str] = ALL_RO
                 producer = make_producer(settings)
                 await producer.start()
                 app.state.bus = KafkaBus(producer, settings.kafka_intake_topic)
+        sla_stop, sla_task = None, None
+        if "sla-monitor" in roles:  # `hotline dev`: the SLA monitor in-process
+            import asyncio
+
+            from hotline.sla import monitor as sla_monitor
+
+            sla_stop = asyncio.Event()
+            sla_task = asyncio.create_task(sla_monitor.run_forever(db, settings, sla_stop))
         log.info("hotline %s serving %s (%s)", __version__, ",".join(roles),
                  "embedded" if settings.embedded else f"kafka {settings.kafka_bootstrap}")
         try:
             yield
         finally:
+            if sla_task is not None and sla_stop is not None:
+                sla_stop.set()
+                await sla_task
             if producer is not None:
                 await producer.stop()
             await db.dispose()
@@ -80,6 +91,9 @@ def create_app(settings: Settings | None = None, roles: Collection[str] = ALL_RO
         from hotline.open311.endpoints import router as open311_router
 
         app.include_router(open311_router)
+        from hotline.sla.endpoints import router as sla_router
+
+        app.include_router(sla_router)
         from hotline.routing.endpoints import router as dispatch_router
 
         app.include_router(dispatch_router)

@@ -36,5 +36,16 @@ async def readyz(request: Request) -> JSONResponse:
     if bus is not None and not request.app.state.settings.embedded:
         checks["broker"] = "ok" if await bus.ready() else "down"
     ok = all(v == "ok" for v in checks.values())
-    return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks},
-                        status_code=200 if ok else 503)
+    body: dict[str, object] = {"status": "ok" if ok else "unavailable", "checks": checks}
+    if checks.get("migrations") == "ok":
+        # Degraded, not down: deadlines in a year with no official holiday schedule are guessed.
+        from hotline.sla.service import calendar_warnings
+
+        try:
+            async with request.app.state.db.unit_of_work() as session:
+                warnings = await calendar_warnings(session)
+        except Exception as exc:  # noqa: BLE001 - a warning must never make readiness fail
+            warnings = [f"could not check the holiday calendar: {type(exc).__name__}"]
+        if warnings:
+            body["warnings"] = {"calendar": warnings}
+    return JSONResponse(body, status_code=200 if ok else 503)

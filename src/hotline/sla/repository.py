@@ -116,7 +116,7 @@ async def claim_marks(session: AsyncSession, column: str, at_column: str, now: d
         select(SlaClock, Ticket).join(Ticket, Ticket.id == SlaClock.ticket_id)
         .where(SlaClock.id.in_(list(claimed))).order_by(SlaClock.id)
     )
-    return [(c, t) for c, t in rows.tuples()]
+    return [(c, t) for c, t in rows.all()]
 
 
 async def ladder_candidates(session: AsyncSession, now: datetime, limit: int,
@@ -128,7 +128,7 @@ async def ladder_candidates(session: AsyncSession, now: datetime, limit: int,
         .where(SlaClock.stage == "reply", SlaClock.met_at.is_(None), SlaClock.warn_at <= now,
                Ticket.sla_paused_at.is_(None), ~done, SlaClock.id > after_id)
         .order_by(SlaClock.id).limit(limit)
-    )).tuples().all()
+    )).all()
     if not rows:
         return []
     steps: dict[int, set[str]] = {}

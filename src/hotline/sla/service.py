@@ -16,7 +16,7 @@ import logging
 import time as _time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -258,6 +258,7 @@ async def start_clocks_for_new(session: AsyncSession, tickets: Sequence[NewTicke
                                moment=Moment.DISPATCHED, start=t.received_at, **common)  # type: ignore[arg-type]
                 clocks.append(c)
                 due[DUE_COLUMNS[stage]] = c["due_at"]
+            due["return_due_at"] = st.policy[1].return_within.due(cal, t.received_at)  # 退单时限
         clocks.append(dispatch)
         dues.append(due)
     await repository.insert_clocks(session, clocks)
@@ -420,3 +421,56 @@ def ladder_schedule(cal: WorkCalendar, policy: PolicyDocument, clock: SlaClock) 
     supervision = cal.add_working_days(reprimand, policy.ladder.supervise_after_working_days)
     return {"reminder": clock.warn_at, "reminder_notice": notice, "reprimand": reprimand,
             "supervision": supervision}
+
+
+async def calendar_warnings(session: AsyncSession, now: datetime | None = None,
+                            horizon_days: int = 60) -> list[str]:
+    """For readiness: years deadlines were (or within `horizon_days` will be) guessed Monday–Friday."""
+    await refresh(session)
+    cal = calendar()
+    now = now or utcnow()
+    years = set(cal.unknown_years())
+    last = cal.local(now + timedelta(days=horizon_days)).year
+    years.update(y for y in range(cal.local(now).year, last + 1) if not cal.knows(y))
+    return [f"{y}: no official holiday schedule; deadlines assume Monday-Friday "
+            f"(load it: hotline holidays load FILE, or PUT /api/v1/admin/holidays/{y})" for y in sorted(years)]
+
+
+async def recompute_open(session: AsyncSession, ticket: Ticket, now: datetime | None = None) -> dict[str, datetime]:
+    """The type or urgency changed (reclassified): open clocks follow the new rule from their start.
+
+    Approved extensions are kept; time paused earlier is not re-added (a rare combination).
+    """
+    now = now or utcnow()
+    st = await refresh(session)
+    assert st.policy is not None
+    version, policy = st.policy
+    cal, share = st.calendar, st.warning_share(policy)
+    moved: dict[str, datetime] = {}
+    for c in await repository.clocks_of(session, ticket.id, open_only=True):
+        spec = policy.clock_for(ticket.type, ticket.urgency or "normal", Stage(c.stage))
+        due = spec.due(cal, c.started_at)
+        if c.extended_days:
+            due = cal.add_working_days(due, c.extended_days)
+        c.spec, c.policy_version, c.due_at = spec.model_dump(mode="json", exclude_none=True), version, due
+        c.warn_at = _warn_at(cal, spec, c.started_at, due, share)
+        if due > now:
+            c.breached_at = None
+        if c.warn_at > now:
+            c.warned_at = None
+        c.updated_at = now
+        setattr(ticket, DUE_COLUMNS[Stage(c.stage)], due)
+        moved[DUE_COLUMNS[Stage(c.stage)]] = due
+    await session.flush()
+    return moved
+
+
+def survey_time(now: datetime) -> datetime:
+    """When the callback survey goes out: the next working day's opening (09:00 without business hours)."""
+    cal = calendar()
+    opening = cal.next_working_day_start(cal.end_of_local_day(now))
+    return opening if cal.business_hours is not None else opening + timedelta(hours=9)
+
+
+# Registers the SLA hook on every lifecycle event (tickets.actions.AFTER_EVENT).
+from hotline.sla import hooks as _hooks  # noqa: E402,F401
