@@ -40,9 +40,9 @@ async def put_holidays(year: int, body: HolidaySchedule, session: SessionDep,
                        principal: AdminOnly) -> dict[str, Any]:
     """Load one year's official schedule (holidays and make-up working days); replaces that year."""
     doc = {"holidays": body.holidays, "workdays": body.workdays}
-    await service.load_holiday_year(session, year, doc, principal.actor, body.source)
+    moved = await service.load_holiday_year(session, year, doc, principal.actor, body.source)
     return {"year": year, "source": service.calendar().source_of(year),
-            **service.calendar().loaded[year].to_document()}
+            **service.calendar().loaded[year].to_document(), "deadlines_recalculated": moved}
 
 
 @router.get("/api/v1/admin/sla-policies")

@@ -44,8 +44,11 @@ async def on_ticket_event(session: AsyncSession, ticket: Ticket, event: TicketEv
             await service.apply_deadlines(session, ticket, Moment.CONTACTED, now)
         return
     if kind == lc.EXTENSION_APPROVED:
-        if data.get("days"):
+        if data.get("days") and await service.has_open_clock(session, ticket, "reply"):
             await service.extend_reply_deadline(session, ticket, int(data["days"]), now)
+        elif data.get("days"):
+            log.warning("ticket %s: extension approved but no reply deadline runs (made before SLA clocks?)",
+                        ticket.tracking_number)
         return
     if kind == lc.REOPENED:
         await service.apply_deadlines(session, ticket, Moment.CALLBACK_DONE, now, satisfaction="unsatisfied")

@@ -150,6 +150,16 @@ async def take_step(session: AsyncSession, clock: SlaClock, step: str, scheduled
     return (await session.execute(stmt)).first() is not None
 
 
+async def open_clocks_reaching(session: AsyncSession, start: datetime, end: datetime) -> list[tuple[SlaClock, Ticket]]:
+    """Open clocks whose span [started_at, due_at] touches [start, end)."""
+    rows = await session.execute(
+        select(SlaClock, Ticket).join(Ticket, Ticket.id == SlaClock.ticket_id)
+        .where(SlaClock.met_at.is_(None), SlaClock.due_at >= start, SlaClock.started_at < end)
+        .order_by(SlaClock.id)
+    )
+    return [(c, t) for c, t in rows.all()]
+
+
 async def steps_of(session: AsyncSession, ticket_id: int) -> Sequence[SupervisionStep]:
     return (await session.scalars(select(SupervisionStep).where(SupervisionStep.ticket_id == ticket_id)
                                   .order_by(SupervisionStep.id))).all()

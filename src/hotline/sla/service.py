@@ -73,6 +73,7 @@ class _Effect:
 
 
 _UNIT_STAGES = (Stage.ACCEPT, Stage.FIRST_CONTACT, Stage.REPLY)
+_CENTRE_STAGES = (Stage.DISPATCH, Stage.CALLBACK)  # the centre's own work, no unit to chase
 EFFECTS: dict[Moment, _Effect] = {
     Moment.RECEIVED: _Effect(start=(Stage.DISPATCH,)),
     Moment.DISPATCHED: _Effect(met=(Stage.DISPATCH,), start=_UNIT_STAGES),
@@ -174,8 +175,10 @@ class InvalidHolidays(HotlineError):
 
 
 async def load_holiday_year(session: AsyncSession, year: int, doc: dict[str, Any], actor: str,
-                            source: str | None = None, now: datetime | None = None) -> None:
-    """Store one year's official schedule and use it at once (other processes within `ttl`)."""
+                            source: str | None = None, now: datetime | None = None) -> int:
+    """Store one year's official schedule and use it at once (other processes within `ttl`).
+
+    Returns how many open deadlines it moved."""
     if not 2000 <= year <= 2200:
         raise InvalidHolidays(f"{year} is not a plausible year")
     try:
@@ -184,6 +187,43 @@ async def load_holiday_year(session: AsyncSession, year: int, doc: dict[str, Any
         raise InvalidHolidays(str(exc)) from exc
     await repository.put_holiday_year(session, year, schedule.to_document(), source, actor, now or utcnow())
     calendar().load({year: schedule})
+    return await recalculate_for_year(session, year, now or utcnow())
+
+
+async def recalculate_for_year(session: AsyncSession, year: int, now: datetime) -> int:
+    """Deadlines that ran into `year` were computed on a guess (or an older schedule): redo them.
+
+    Each open clock keeps its own policy (its stored spec) and approved extensions; time the
+    ticket spent paused is added back on working time.
+    """
+    st = await refresh(session)
+    cal = st.calendar
+    assert st.policy is not None
+    share = st.warning_share(st.policy[1])
+    start = datetime(year, 1, 1, tzinfo=cal.tz)
+    end = datetime(year + 1, 1, 1, tzinfo=cal.tz)
+    n = 0
+    for c, t in await repository.open_clocks_reaching(session, start, end):
+        spec = ClockSpec.model_validate(c.spec)
+        due = spec.due(cal, c.started_at)
+        if c.extended_days:
+            due = cal.add_working_days(due, c.extended_days)
+        if t.sla_paused_seconds and spec.on_working_time:
+            due = cal.add_working_time(due, t.sla_paused_seconds)
+        if due == c.due_at:
+            continue
+        c.due_at, c.warn_at = due, _warn_at(cal, spec, c.started_at, due, share)
+        if due > now:
+            c.breached_at = None
+        if c.warn_at > now:
+            c.warned_at = None
+        c.updated_at = now
+        setattr(t, DUE_COLUMNS[Stage(c.stage)], due)
+        n += 1
+    await session.flush()
+    if n:
+        log.info("official holidays for %d loaded: %d open deadlines recalculated", year, n)
+    return n
 
 
 async def load_holiday_document(session: AsyncSession, doc: Any, actor: str, source: str | None = None) -> list[int]:
@@ -308,7 +348,7 @@ async def apply_deadlines(session: AsyncSession, ticket: Ticket, moment: Moment 
             _close(open_.pop(stage), "void", now)
         row = _new_clock(cal, st.policy, share, ticket_id=ticket.id, type_=ticket.type,
                          urgency=ticket.urgency or "normal",
-                         department_code=None if stage is Stage.DISPATCH else ticket.department_code,
+                         department_code=None if stage in _CENTRE_STAGES else ticket.department_code,
                          stage=stage, round_=rounds.get(stage.value, 0) + 1, moment=moment,
                          start=now, now=now)
         session.add(SlaClock(**row))
@@ -352,6 +392,10 @@ async def resume_clocks(session: AsyncSession, ticket: Ticket, now: datetime | N
     ticket.sla_paused_at = None
     await session.flush()
     return moved
+
+
+async def has_open_clock(session: AsyncSession, ticket: Ticket, stage: str) -> bool:
+    return any(c.stage == stage for c in await repository.clocks_of(session, ticket.id, open_only=True))
 
 
 async def _open_reply_clock(session: AsyncSession, ticket: Ticket) -> SlaClock:
