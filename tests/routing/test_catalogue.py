@@ -13,6 +13,7 @@ from hotline.routing.catalogue import (
     default_catalogue,
     directory_codes,
     parse_csv,
+    split_weight,
 )
 from hotline.routing.engine import Router
 from tests.support.auth import headers_for
@@ -37,6 +38,7 @@ def _cat(csv_text: str, version: int = 7) -> Catalogue:
         ("rule,topic,area,type,lead,keywords\nx,环境保护,*,*,env,噪音\n", "line 1", "missing column co"),
         (HEADER + "x,环境保护,*,*,env,,噪音,,extra\n", "line 2", "more fields"),
         (HEADER + "x,环境保护,*,*,,,噪音,\n", "line 2", "no lead unit"),
+        (HEADER + "x,环境保护,*,*,env,,噪音^loud,\n", "line 2", "write a weight as"),
     ],
 )
 def test_bad_catalogue_names_the_line_at_fault(body: str, line: str, why: str) -> None:
@@ -57,7 +59,8 @@ def test_the_shipped_catalogue_covers_the_seven_topics_and_the_old_keyword_table
     old = json.loads(resources.files("hotline.routing").joinpath("data/keywords.json").read_text("utf-8"))
     for unit, words in old.items():
         for w in words:
-            assert any(w in r.keywords and unit in (r.lead, *r.co) for r in cat.rows), (unit, w)
+            assert any(w in {split_weight(k)[0] for k in r.keywords} and unit in (r.lead, *r.co)
+                       for r in cat.rows), (unit, w)
 
 
 def test_catalogue_rule_dispatches_lead_and_co_handling_units() -> None:
@@ -65,6 +68,13 @@ def test_catalogue_rule_dispatches_lead_and_co_handling_units() -> None:
     assert d.department_code == "env"
     assert d.co_department_codes == ["town-tangxia", "police"]
     assert d.rule == "catalogue:noise" and d.catalogue_version == 7
+
+
+def test_a_weak_keyword_yields_to_a_sharp_one() -> None:
+    cat = _cat("estate,城乡建设,*,*,housing,,小区^0.5|物业,\nlamp,城乡建设,*,*,urban,,路灯,\n")
+    d = Router(cat)(["小区门口的路灯坏了"])[0]
+    assert d.department_code == "urban"
+    assert [s["department_code"] for s in d.suggestions] == ["urban", "housing"]
 
 
 def test_area_and_type_rows_win_over_general_ones() -> None:

@@ -39,6 +39,9 @@ def test_an_accident_with_injuries_also_calls_an_ambulance() -> None:
         "这个厂房存在火灾隐患，消防通道被堵",
         "希望加强防范，防止火灾发生",
         "没有人受伤，就是车被刮花了",
+        "去年小区内就发生了3起火灾，消防设施一直没有整改",  # past events, a count
+        "电梯经常坏，有时业主被困电梯都没人管",  # habitual, not now
+        "这是个信息大爆炸的时代",
     ],
 )
 def test_negations_and_risks_do_not_trigger_an_emergency(text: str) -> None:
@@ -61,7 +64,7 @@ def test_a_price_complaint_is_not_an_outage() -> None:
     [
         ("公司拖欠工资，我已向法院起诉，法院还没开庭", "court"),
         ("这个劳动纠纷已经在仲裁中了，公司还是不给钱", "arbitration"),
-        ("上次信访的事情到现在还没有结果", "信访"),
+        ("这个问题我已信访，信访部门已受理，请你们也督促一下", "信访"),
     ],
 )
 def test_matters_in_court_or_petition_are_flagged_for_refusal(text: str, needle: str) -> None:

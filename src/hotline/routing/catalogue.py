@@ -98,9 +98,20 @@ def _row(raw: dict[str, Any], where: str, units: Collection[str], areas: Collect
         if code != TOWN and code not in units:
             raise InvalidCatalogue(f"{where}: unknown unit code {code!r}", line=where)
     keywords = _split(raw["keywords"])
+    for kw in keywords:
+        text, sep, w = kw.partition("^")
+        if not text or (sep and not _is_weight(w)):
+            raise InvalidCatalogue(f"{where}: keyword {kw!r}: write a weight as 小区^0.5", line=where)
     if not keywords and topic == ANY:
         raise InvalidCatalogue(f"{where}: a rule without keywords must name its topic", line=where)
     return CatalogueRow(rule, topic, area, type_, lead, co, keywords, str(raw.get("note") or "").strip())
+
+
+def _is_weight(w: str) -> bool:
+    try:
+        return 0 < float(w) <= 10
+    except ValueError:
+        return False
 
 
 def parse_rows(records: Iterable[tuple[str, dict[str, Any]]], units: Collection[str],
@@ -181,13 +192,18 @@ class Catalogue:
     rows: list[CatalogueRow]
     source: str = "database"
     _by_keyword: dict[str, list[int]] = field(init=False, repr=False)
+    _weights: dict[str, float] = field(init=False, repr=False)
     _pattern: re.Pattern[str] | None = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._by_keyword = {}
+        self._weights = {}
         for i, r in enumerate(self.rows):
-            for kw in r.keywords:
+            for raw in r.keywords:
+                kw, weight = split_weight(raw)
                 self._by_keyword.setdefault(kw, []).append(i)
+                # A keyword's weight is its longest-form default unless a row marks it weak (小区^0.5).
+                self._weights[kw] = min(self._weights.get(kw, weight), weight)
         words = sorted(self._by_keyword, key=len, reverse=True)
         self._pattern = re.compile("|".join(re.escape(w) for w in words)) if words else None
 
@@ -207,7 +223,7 @@ class Catalogue:
         for i, kws in hits.items():
             t = self.rows[i].topic
             if t != ANY:
-                votes[t] = max(votes.get(t, 0.0), _kw_weight(kws))
+                votes[t] = max(votes.get(t, 0.0), self.weight(kws))
         return votes
 
     def match(self, hits: dict[int, list[str]], topic: str | None, topic_confidence: float,
@@ -226,7 +242,7 @@ class Catalogue:
             kws = tuple(hits.get(i, ()))
             reasons = []
             if kws:
-                score = _kw_weight(list(kws))
+                score = self.weight(list(kws))
                 reasons.append("关键词" + "、".join(f"「{k}」" for k in kws) + f" → rule {r.rule}")
             else:
                 score = 1.0 * topic_confidence
@@ -248,9 +264,20 @@ class Catalogue:
         return out
 
 
-def _kw_weight(kws: list[str]) -> float:
-    # A longer keyword is a sharper one: 违章建筑 says more than 违建 alone says about 建.
-    return sum(min(len(k), 4) / 2 for k in kws)
+    def weight(self, kws: list[str]) -> float:
+        return sum(self._weights.get(k, 1.0) for k in kws)
+
+
+def split_weight(raw: str) -> tuple[str, float]:
+    """`小区^0.5` → ("小区", 0.5). Without a weight, a longer keyword is a sharper one:
+    违章建筑 (2.0) says more than 违建 (1.0)."""
+    text, sep, w = raw.partition("^")
+    if sep:
+        try:
+            return text, float(w)
+        except ValueError:
+            pass
+    return raw, min(len(raw), 4) / 2
 
 
 @lru_cache

@@ -14,17 +14,19 @@ Urgency = Literal["normal", "utilities", "emergency"]
 
 # (hand-off target, why, keywords). Order = priority when several fire: a fire outranks the rest.
 EMERGENCY_RULES: list[tuple[str, str, tuple[str, ...]]] = [
-    ("119", "fire (火警)", ("起火", "着火", "失火", "火灾", "大火", "烧起来", "火势", "爆炸")),
+    ("119", "fire (火警)", ("起火", "着火", "失火", "发生火灾", "火灾现场", "大火", "烧起来", "火势", "发生爆炸",
+                            "爆炸了")),
     ("119", "gas leak (燃气泄漏)", ("煤气泄漏", "煤气泄露", "燃气泄漏", "燃气泄露", "天然气泄漏",
                                     "天然气泄露", "液化气泄漏", "液化气泄露", "煤气味很重", "闻到煤气味")),
-    ("119", "someone trapped (被困)", ("被困", "困在电梯", "困在里面", "关在电梯", "落水", "溺水")),
-    ("110", "crime in progress (正在发生的违法犯罪)", ("正在打架", "正在打人", "持刀", "拿刀砍", "砍人", "抢劫",
-                                                     "绑架", "正在偷", "正在撬门", "有人闹事", "斗殴", "家暴")),
-    ("120", "someone injured or ill (伤病)", ("受伤", "受了伤", "流血", "昏迷", "晕倒", "不省人事",
-                                              "中毒", "心脏病发", "抽搐", "伤者", "重伤")),
+    ("119", "someone trapped (被困)", ("被困", "困在电梯", "困在里面", "关在电梯", "有人落水", "溺水")),
+    ("110", "crime in progress (正在发生的违法犯罪)", ("正在打架", "打起来了", "正在打人", "持刀", "拿刀砍", "砍人",
+                                                     "正在抢劫", "抢劫了", "正在偷", "正在撬门", "有人闹事",
+                                                     "正在斗殴", "家暴")),
+    ("120", "someone injured or ill (伤病)", ("受伤了", "人受伤", "受了伤", "受重伤", "流血", "昏迷", "晕倒",
+                                              "不省人事", "中毒了", "心脏病发", "抽搐", "伤者")),
 ]
 TRAFFIC_ACCIDENT = ("车祸", "交通事故", "撞车", "撞人", "被车撞", "追尾", "翻车")
-INJURY = ("受伤", "受了伤", "流血", "昏迷", "伤者", "重伤", "死亡", "伤亡")
+INJURY = ("受伤", "受了伤", "流血", "昏迷", "伤者", "受重伤", "死亡", "伤亡")
 
 # Outages, not bills: "燃气费太贵" is a price complaint, "燃气停了" is an outage.
 UTILITIES: tuple[str, ...] = ("停水", "断水", "没水", "没有水", "水压低", "水压不足", "爆管", "水管爆裂",
@@ -32,20 +34,25 @@ UTILITIES: tuple[str, ...] = ("停水", "断水", "没水", "没有水", "水压
                               "燃气中断", "燃气供应中断", "没有煤气", "煤气停", "天然气停")
 
 # Matters a 12345 centre does not take (不予受理): already before a court or arbitrator, or 信访.
+# Only phrases that say the matter is *already* there: asking how to sue is a consultation.
 REFUSAL_RULES: list[tuple[str, tuple[str, ...]]] = [
     ("already before a court (涉诉事项): 不予受理, the citizen should follow the court proceedings",
-     ("已起诉", "起诉了", "提起诉讼", "正在诉讼", "诉讼中", "法院已", "已经判决", "法院判决", "法院立案", "起诉",
-      "法院")),
+     ("已起诉", "已经起诉", "起诉了", "已向法院", "已经向法院", "提起诉讼", "正在诉讼", "诉讼中", "法院已",
+      "已经判决", "已判决", "法院判决", "法院立案", "正在审理", "已开庭")),
     ("already in arbitration (仲裁中): 不予受理 while the arbitration runs",
      ("仲裁中", "已申请仲裁", "已经申请仲裁", "正在仲裁", "提起仲裁", "仲裁委已")),
     ("a 信访 matter: 不予受理 here, it belongs to the 信访 channel",
-     ("信访", "上访")),
+     ("已信访", "已经信访", "信访局已", "信访部门已", "信访事项", "正在信访", "信访件", "正在上访")),
 ]
 
 _NEGATORS = ("没有", "没", "未", "无", "不是", "并非", "不会", "不要", "防止", "预防", "以防", "避免",
-             "差点", "险些", "是否", "会不会", "有没有")
+             "差点", "险些", "是否", "会不会", "有没有",
+             # past, habitual or hypothetical: not happening now
+             "曾", "过", "以前", "去年", "上次", "次", "经常", "多次", "常常", "时常", "总是", "如果", "如",
+             "一旦", "万一", "担心", "可能", "容易", "将会", "引起", "导致", "造成")
 # Words after the keyword that make it a risk or a rule, not an event happening now.
-_AFTER_NOT_EVENT = ("隐患", "风险", "预防", "防范", "演练", "保险", "险", "报警器", "通道", "设施")
+_AFTER_NOT_EVENT = ("隐患", "风险", "预防", "防范", "演练", "保险", "险", "报警器", "通道", "设施",
+                    "灾", "车站")  # 3起火灾 (a count), 看着火车站 (a train)
 # For refusals: an intention or a question is not "already in court".
 _INTENT = ("想", "准备", "打算", "如何", "怎么", "怎样", "能否", "可以", "是否", "要不要", "需要")
 _CLAUSE = re.compile(r"[，。！？；,.!?;\n]")
