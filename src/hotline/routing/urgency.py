@@ -48,7 +48,7 @@ REFUSAL_RULES: list[tuple[str, tuple[str, ...]]] = [
 _NEGATORS = ("没有", "没", "未", "无", "不是", "并非", "不会", "不要", "防止", "预防", "以防", "避免",
              "差点", "险些", "是否", "会不会", "有没有",
              # past, habitual or hypothetical: not happening now
-             "曾", "过", "以前", "去年", "上次", "次", "经常", "多次", "常常", "时常", "总是", "如果", "如",
+             "曾", "过", "以前", "去年", "上次", "次", "经常", "有时", "多次", "常常", "时常", "总是", "如果", "如",
              "一旦", "万一", "担心", "可能", "容易", "将会", "引起", "导致", "造成")
 # Words after the keyword that make it a risk or a rule, not an event happening now.
 _AFTER_NOT_EVENT = ("隐患", "风险", "预防", "防范", "演练", "保险", "险", "报警器", "通道", "设施",
