@@ -19,12 +19,12 @@ from hotline.auth.principal import SYSTEM_SLA
 from hotline.kit.clock import utcnow
 from hotline.kit.db import Database
 from hotline.kit.settings import Settings
-from hotline.notify.outbox import TICKET_EVENT, enqueue
 from hotline.sla import repository, service
 from hotline.sla.models import SlaClock
 from hotline.sla.notifications import STEP_TITLES, notify_unit
 from hotline.sla.policies import Stage
-from hotline.tickets.models import Ticket, TicketEvent
+from hotline.tickets import actions
+from hotline.tickets.models import Ticket
 
 log = logging.getLogger(__name__)
 
@@ -51,14 +51,8 @@ class MonitorReport:
 
 async def _record(session: AsyncSession, ticket: Ticket, kind: str, reason: str, data: dict[str, Any],
                   now: datetime) -> None:
-    """An event on the ticket's timeline, published to the events topic through the outbox."""
-    event = TicketEvent(ticket_id=ticket.id, kind=kind, from_status=None, to_status=None,
-                        actor=SYSTEM_SLA.actor, reason=reason, data=data, created_at=now)
-    session.add(event)
-    await session.flush()
-    enqueue(session, TICKET_EVENT, {"event_id": event.id, "tracking_number": ticket.tracking_number,
-                                    "kind": kind, "actor": event.actor, "reason": reason, "data": data,
-                                    "at": now.isoformat()}, key=ticket.tracking_number)
+    """An event on the ticket's timeline (no status change), published through the outbox."""
+    await actions.record_event(session, ticket, SYSTEM_SLA, kind, reason=reason, data={**data, "at": now.isoformat()})
 
 
 def _local(at: datetime) -> str:
