@@ -1,42 +1,58 @@
-"""The agent's desk: a ticket typed in during a call goes through the same ingest path as any channel."""
+"""The agent's desk: a ticket typed in during a call goes through the same intake path as any channel."""
 
 from __future__ import annotations
 
+import copy
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.auth.principal import Principal
 from hotline.channels.phone_numbers import normalize_phone
-from hotline.departments import repository as departments
 from hotline.intake.schema import Channel, Citizen, IdentityKind, IntakeMessage, Location, tracking_number_for
 from hotline.kit.clock import utcnow
 from hotline.kit.errors import NotFound
 from hotline.routing.schemas import RoutingDecision
 from hotline.tickets import repository
+from hotline.tickets.handlers import IntakeHandler
 from hotline.tickets.models import Ticket
 from hotline.tickets.schemas import NewTicket
-from hotline.tickets.service import RouteBatch, ingest
 
 AGENT_TICKET = "agent_ticket"  # meta["message_kind"] of a ticket typed in by an agent
 
 
-def with_agent_type(route: RouteBatch, ticket_type: str) -> RouteBatch:
-    """The router still decides topic, place and unit; the agent who heard the caller decides the type."""
+class AgentTyped:
+    """The router still decides topic, place and unit; the agent who heard the caller decides the type
+    (so the SLA clock is the one for that type from the start)."""
 
-    def routed(texts: list[str], locations: list[Any] | None = None) -> list[RoutingDecision]:
-        decisions = route(texts, locations or [None] * len(texts))
+    def __init__(self, route: Any, ticket_type: str) -> None:
+        self.route = route
+        self.ticket_type = ticket_type
+
+    def __call__(self, texts: list[str], locations: Sequence[Any] | None = None) -> list[RoutingDecision]:
+        decisions: list[RoutingDecision] = self.route(texts, locations)
         for d in decisions:
-            if d.type != ticket_type:
-                d.reasons.append(f"type set by the agent: {ticket_type} (router said {d.type})")
-                d.type = ticket_type
+            if d.type != self.ticket_type:
+                d.reasons.append(f"type set by the agent: {self.ticket_type} (router said {d.type})")
+                d.type = self.ticket_type
         return decisions
 
-    return routed
+
+class _RequestUnitOfWork:
+    """Runs the intake handler inside the request's own unit of work: one transaction, one connection."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    @asynccontextmanager
+    async def unit_of_work(self) -> AsyncIterator[AsyncSession]:
+        yield self.session
 
 
 async def create_from_call(
-    session: AsyncSession, principal: Principal, body: NewTicket, external_id: str, route: RouteBatch,
+    session: AsyncSession, handler: IntakeHandler, principal: Principal, body: NewTicket, external_id: str,
     tracking_prefix: str,
 ) -> Ticket:
     """Make the ticket (routed, dispatched or queued, with its tracking number) and link its call."""
@@ -56,11 +72,16 @@ async def create_from_call(
         received_at=utcnow(),
         meta={"message_kind": AGENT_TICKET, "call_id": body.call_id, "agent": principal.actor},
     )
+    desk = copy.copy(handler)  # the channels' handler (router, directory cache), bound to this request
+    desk.db = _RequestUnitOfWork(session)  # type: ignore[assignment]
     if body.type is not None:
-        route = with_agent_type(route, body.type.value)
-    await ingest(session, [message], route, await departments.active_codes(session))
+        refresh = getattr(handler.route, "refresh", None)
+        if refresh is not None:  # the wrapper hides the router from the handler's own refresh
+            await refresh(session)
+        desk.route = AgentTyped(handler.route, body.type.value)
+    await desk([message])
     ticket = await repository.get_by_tracking_number(session, message.tracking_number)
-    if ticket is None:  # pragma: no cover - ingest just wrote it in this transaction
+    if ticket is None:  # pragma: no cover - the handler just wrote it in this transaction
         raise NotFound(f"ticket {message.tracking_number} was not stored")
     if body.call_id:
         from hotline.calls.service import link_call_to_ticket

@@ -18,7 +18,6 @@ from hotline.auth import service as auth
 from hotline.auth.deps import AgentRole, TicketReader
 from hotline.channels.phone_numbers import normalize_phone
 from hotline.kit.cursors import decode_id_cursor, encode_id_cursor
-from hotline.routing.rules import route_batch
 from hotline.tickets import desk, queries, repository
 from hotline.tickets.schemas import (
     CitizenLookup,
@@ -29,7 +28,7 @@ from hotline.tickets.schemas import (
     TicketOut,
     TicketPage,
 )
-from hotline.tickets.service import RouteBatch
+from hotline.tickets.handlers import IntakeHandler
 
 router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"])
 citizens_router = APIRouter(prefix="/api/v1/citizens", tags=["tickets"])
@@ -62,10 +61,16 @@ def _filter(
 FilterDep = Annotated[repository.TicketFilter, Depends(_filter)]
 
 
-def _route_of(request: Request) -> RouteBatch:
-    """The router the channels use in this process (embedded), else the default rules."""
-    handler = getattr(getattr(request.app.state, "bus", None), "handler", None)
-    return getattr(handler, "route", None) or route_batch
+def _intake_handler(request: Request) -> IntakeHandler:
+    """The handler the channels use in this process (embedded mode), else one of the API's own."""
+    state = request.app.state
+    handler = getattr(state, "intake_handler", None)
+    if handler is None:
+        handler = getattr(getattr(state, "bus", None), "handler", None)
+        if not isinstance(handler, IntakeHandler):
+            handler = IntakeHandler(state.db, settings=state.settings)
+        state.intake_handler = handler
+    return handler
 
 
 @router.post("", status_code=201, response_model=TicketDetail)
@@ -78,7 +83,7 @@ async def create_ticket(
         return replay  # type: ignore[return-value]
     # With an Idempotency-Key the intake identity is stable too, so even a lost reply is made once.
     external_id = f"agent:{principal.id}:{idem.key}" if idem.key else f"agent:{principal.id}:{uuid.uuid4().hex}"
-    ticket = await desk.create_from_call(session, principal, body, external_id, _route_of(request),
+    ticket = await desk.create_from_call(session, _intake_handler(request), principal, body, external_id,
                                          settings.tracking_prefix)
     out, ticket, events = await queries.ticket_detail(session, principal, ticket.tracking_number, reveal=False)
     detail = TicketDetail(**out.model_dump(), routing=ticket.routing,
