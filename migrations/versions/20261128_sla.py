@@ -63,7 +63,7 @@ def upgrade() -> None:
     sa.Column('breached_at', hotline.kit.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('met_at', hotline.kit.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('outcome', sa.String(length=16), nullable=True),
-    sa.Column('satisfaction', sa.String(length=16), nullable=True),
+    sa.Column('satisfaction', sa.String(length=24), nullable=True),
     sa.Column('updated_at', hotline.kit.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], name=op.f('fk_sla_clocks_ticket_id_tickets')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_sla_clocks')),

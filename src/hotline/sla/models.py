@@ -67,7 +67,7 @@ class SlaClock(Base):
     breached_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     met_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     outcome: Mapped[str | None] = mapped_column(String(16))
-    satisfaction: Mapped[str | None] = mapped_column(String(16))  # on the reply clock, from 回访
+    satisfaction: Mapped[str | None] = mapped_column(String(24))  # on the reply clock, from 回访
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
