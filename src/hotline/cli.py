@@ -78,7 +78,7 @@ def dev(a: argparse.Namespace, settings: Settings) -> None:
     for name, role, key in asyncio.run(ensure_demo_principals(settings)):
         print(f"demo {role:<18} {name:<11} Authorization: Bearer {key}", flush=True)
     log.info("hotline dev on http://%s:%d  (API docs at /docs)", a.host, a.port)
-    _serve(settings, ("api", "gateway", "sla-monitor"), a.host, a.port)
+    _serve(settings, ("api", "gateway", "sla-monitor", "outbox"), a.host, a.port)
 
 
 @command("api", "the REST API for agents, departments and supervisors", _server_args(8000))
@@ -128,7 +128,7 @@ def _load_plugins() -> None:
     import importlib
 
     for mod in ("hotline.routing.cli", "hotline.routing.dispatch_cli", "hotline.auth.cli", "hotline.sla.cli", "hotline.knowledge.cli",
-                "hotline.intake.cli"):
+                "hotline.intake.cli", "hotline.notify.cli"):
         try:
             importlib.import_module(mod)
         except ModuleNotFoundError as exc:

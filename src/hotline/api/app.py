@@ -47,11 +47,22 @@ def create_app(settings: Settings | None = None, roles: Collection[str] = ALL_RO
 
             sla_stop = asyncio.Event()
             sla_task = asyncio.create_task(sla_monitor.run_forever(db, settings, sla_stop))
+        relay_stop, relay_task = None, None
+        if "outbox" in roles:  # `hotline dev`: the outbox relay in-process
+            import asyncio
+
+            from hotline.notify.outbox import run_outbox_relay
+
+            relay_stop = asyncio.Event()
+            relay_task = asyncio.create_task(run_outbox_relay(settings, relay_stop))
         log.info("hotline %s serving %s (%s)", __version__, ",".join(roles),
                  "embedded" if settings.embedded else f"kafka {settings.kafka_bootstrap}")
         try:
             yield
         finally:
+            if relay_task is not None and relay_stop is not None:
+                relay_stop.set()
+                await relay_task
             if sla_task is not None and sla_stop is not None:
                 sla_stop.set()
                 await sla_task
@@ -78,6 +89,11 @@ def create_app(settings: Settings | None = None, roles: Collection[str] = ALL_RO
 
         app.include_router(tickets_router)
         app.include_router(departments_router)
+        from hotline.tickets.actions_endpoints import machine_router as lifecycle_router
+        from hotline.tickets.actions_endpoints import router as ticket_actions_router
+
+        app.include_router(ticket_actions_router)
+        app.include_router(lifecycle_router)
         from hotline.auth.endpoints import router as auth_router
         from hotline.departments.endpoints import admin_router as departments_admin_router
         from hotline.tickets.endpoints import citizens_router

@@ -88,3 +88,11 @@ async def pending_count(session: AsyncSession) -> int:
     return int(await session.scalar(
         select(func.count()).select_from(OutboxMessage).where(OutboxMessage.sent_at.is_(None))
     ) or 0)
+
+
+async def backlog(session: AsyncSession) -> list[tuple[str, int, int, datetime]]:
+    """Per kind: unsent rows, how many of them have failed at least once, the oldest one's time."""
+    stmt = (select(OutboxMessage.kind, func.count(),
+                   func.count().filter(OutboxMessage.attempts > 0), func.min(OutboxMessage.created_at))
+            .where(OutboxMessage.sent_at.is_(None)).group_by(OutboxMessage.kind).order_by(OutboxMessage.kind))
+    return [(k, int(n), int(f), o) for k, n, f, o in (await session.execute(stmt)).all()]

@@ -4,28 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, and_, exists, or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hotline.auth.principal import Principal, Role
+from hotline.auth.principal import Principal
 from hotline.kit.clock import utcnow
 from hotline.tickets.models import Ticket, TicketAssignment
+from hotline.tickets.repository import readable
 
 LEAD = "lead"
 CO = "co"
 WITHDRAWN = "withdrawn"
-
-
-def assigned_to(department_code: str | None) -> ColumnElement[bool]:
-    """Tickets a unit works on: it leads them, or it co-handles them (and was not withdrawn)."""
-    return or_(
-        Ticket.department_code == department_code,
-        exists().where(and_(
-            TicketAssignment.ticket_id == Ticket.id,
-            TicketAssignment.department_code == department_code,
-            TicketAssignment.state != WITHDRAWN,
-        )),
-    )
 
 
 async def get_for_action(session: AsyncSession, tracking_number: str, principal: Principal) -> Ticket | None:
@@ -33,11 +22,9 @@ async def get_for_action(session: AsyncSession, tracking_number: str, principal:
 
     A department sees only the tickets assigned to it: any other is "not found" to it.
     """
-    stmt = select(Ticket).where(Ticket.tracking_number == tracking_number)
-    if principal.role == Role.DEPARTMENT:
-        stmt = stmt.where(assigned_to(principal.department_code))
-    elif not principal.is_centre:
-        return None
+    # The one scoping rule of the read API (tickets.repository.readable); the service then also
+    # refuses a unit whose assignment was withdrawn (it may still read its history).
+    stmt = select(Ticket).where(Ticket.tracking_number == tracking_number, readable(principal))
     # FOR UPDATE on PostgreSQL (SQLite has one writer anyway and ignores it).
     stmt = stmt.with_for_update(of=Ticket).execution_options(populate_existing=True)
     return await session.scalar(stmt)
@@ -97,3 +84,9 @@ async def withdraw(session: AsyncSession, ticket_id: int, role: str | None = Non
         stmt = stmt.where(TicketAssignment.department_code.not_in(list(keep)))
     await session.execute(stmt.values(state=WITHDRAWN, updated_at=utcnow()),
                           execution_options={"synchronize_session": "fetch"})
+
+
+async def tracking_number_of(session: AsyncSession, ticket_id: int | None) -> str | None:
+    if ticket_id is None:
+        return None
+    return await session.scalar(select(Ticket.tracking_number).where(Ticket.id == ticket_id))
