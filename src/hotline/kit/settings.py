@@ -65,7 +65,7 @@ class Settings(BaseSettings):
     duplicate_window_hours: float = 72.0
     duplicate_similarity: float = Field(0.6, gt=0, le=1)
     hot_issue_window_hours: float = 168.0
-    hot_issue_similarity: float = Field(0.3, gt=0, le=1)
+    hot_issue_similarity: float = Field(0.2, gt=0, le=1)
     hot_issue_min_tickets: int = 3
 
     # Channel secrets (see README "Configuration").

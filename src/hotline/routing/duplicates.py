@@ -12,6 +12,9 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
+
+from hotline.routing.place import gazetteer
 
 _KEEP = re.compile(r"[\u4e00-\u9fff0-9a-zA-Z]+")
 # Bigrams in nearly every ticket: they say nothing about which matter it is.
@@ -19,11 +22,21 @@ _COMMON = frozenset({"投诉", "举报", "反映", "咨询", "请问", "你好",
                      "相关", "部门", "东莞", "政府", "市民", "谢谢", "感谢", "一下", "现在", "这个", "没有", "已经"})
 # A bigram carried by more candidates than this is too common to index (keeps a batch cheap).
 _MAX_POSTINGS = 2000
-SAME_CITIZEN_OVERLAP = 0.5
+# A citizen writing again about the same place needs less textual likeness to be "again".
+SAME_CITIZEN_OVERLAP = 0.35
+
+
+@lru_cache
+def _town_names() -> re.Pattern[str]:
+    g = gazetteer()
+    names = sorted((t for t, (_, tier) in g.terms.items() if tier in ("full", "bare")), key=len, reverse=True)
+    return re.compile("|".join(re.escape(n) for n in names))
 
 
 def shingles(text: str) -> frozenset[str]:
-    s = "".join(_KEEP.findall(text.lower()))
+    """Character bigrams of the text without its town names: the place is compared on its own,
+    and "塘厦镇" in two texts about different matters must not make them look alike."""
+    s = "".join(_KEEP.findall(_town_names().sub(" ", text.lower())))
     return frozenset(g for g in (s[i:i + 2] for i in range(len(s) - 1)) if g not in _COMMON)
 
 
