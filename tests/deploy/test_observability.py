@@ -7,16 +7,23 @@ import io
 import json
 import logging
 from collections.abc import Iterator
+from datetime import timedelta
 
 import httpx
 import pytest
 from alembic.script import ScriptDirectory
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import select, update
 
 from hotline.api.app import create_app
+from hotline.kit.clock import utcnow
+from hotline.kit.db import Database
 from hotline.kit.logging import make_handler, secrets_of
 from hotline.kit.migrate import alembic_config, upgrade
 from hotline.kit.settings import Settings
+from hotline.notify.models import OutboxMessage
+from hotline.sla.models import SlaClock
+from hotline.tickets.models import Ticket
 from tests.conftest import client_for, settings_for
 from tests.support.db import create_database, drop_database
 
@@ -76,6 +83,31 @@ async def test_metrics_count_messages_rejections_tickets_and_latency_by_route(
     assert "/channels/web" in routes
     assert not any(tn in (r or "") for r in routes)
     assert value(after, count, method="POST", route="/channels/web", status="202") >= 1
+
+
+async def test_metrics_report_sla_warnings_breaches_and_outbox_depth(db: Database, pg_url: str) -> None:
+    app = create_app(settings_for(pg_url, metrics_cache_seconds=0))
+    async with client_for(app) as c:
+        r = await c.post("/channels/web", json=COMPLAINT)
+        assert r.status_code == 202
+        # What the SLA monitor records when clocks run late, and a notification still queued.
+        async with db.unit_of_work() as s:
+            ticket_id = await s.scalar(select(Ticket.id).where(
+                Ticket.tracking_number == r.json()["tracking_number"]))
+            await s.execute(update(SlaClock).where(SlaClock.ticket_id == ticket_id,
+                                                   SlaClock.stage == "reply")
+                            .values(warned_at=utcnow(), breached_at=utcnow()))
+            await s.execute(update(SlaClock).where(SlaClock.ticket_id == ticket_id,
+                                                   SlaClock.stage == "accept")
+                            .values(warned_at=utcnow()))
+            s.add(OutboxMessage(kind="sms", destination="+8613800138000", payload={"text": "x"},
+                                created_at=utcnow() - timedelta(minutes=5)))
+        after = await scrape(c)
+    assert value(after, "hotline_sla_breaches", stage="reply") == 1
+    assert value(after, "hotline_sla_warnings", stage="accept") == 1
+    assert value(after, "hotline_sla_warnings", stage="reply") == 0  # breached, not both
+    assert value(after, "hotline_outbox_depth", kind="sms") == 1
+    assert value(after, "hotline_outbox_oldest_age_seconds") >= 300
 
 
 async def test_gateway_process_does_not_query_the_database_for_gauges(pg_url: str) -> None:
