@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import Counter
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
@@ -169,18 +170,22 @@ async def training_rows(session: AsyncSession, target: str) -> list[dict[str, st
     """One row per corrected ticket (id, subject, body, label): the last correction wins.
 
     type: the agent's reclassification; unit: the unit an agent re-dispatched (改派) or dispatched
-    it to by hand; topic: the agent's reclassification, else the topic of that unit when the
-    active catalogue gives the unit exactly one topic.
+    it to by hand; topic: the agent's reclassification, else the topic most of that unit's rules
+    in the active catalogue belong to.
     """
     if target not in EXPORT_TARGETS:
         raise ValueError(f"target is one of {', '.join(EXPORT_TARGETS)}")
     unit_topic: dict[str, str] = {}
     if target == "topic":
-        topics_of: dict[str, set[str]] = {}
+        # A unit's topic: the one most of the rules it leads belong to, if more than half do.
+        topics_of: dict[str, Counter[str]] = {}
         for r in (await active_catalogue(session)).rows:
             if r.lead != "@town" and r.topic != "*":
-                topics_of.setdefault(r.lead, set()).add(r.topic)
-        unit_topic = {u: next(iter(ts)) for u, ts in topics_of.items() if len(ts) == 1}
+                topics_of.setdefault(r.lead, Counter())[r.topic] += 1
+        for unit, counts in topics_of.items():
+            topic, n = counts.most_common(1)[0]
+            if n * 2 > sum(counts.values()):
+                unit_topic[unit] = topic
     labels: dict[int, tuple[Any, str]] = {}
     explicit_topic: set[int] = set()
     for row in await repository.corrections(session, (RECLASSIFIED, REDISPATCHED, DISPATCHED)):
