@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, bindparam, case, exists, func, select, update
+from sqlalchemy import Table, and_, bindparam, case, exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.departments.models import Department
@@ -71,7 +71,7 @@ async def last_rounds(session: AsyncSession, ticket_ids: Sequence[int]) -> dict[
 
 async def insert_clocks(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     if rows:
-        await session.execute(SlaClock.__table__.insert(), rows)
+        await session.execute(insert(SlaClock.__table__), rows)  # type: ignore[arg-type]
 
 
 async def set_ticket_due(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
@@ -79,7 +79,7 @@ async def set_ticket_due(session: AsyncSession, rows: list[dict[str, Any]]) -> N
     by_cols: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for r in rows:
         by_cols.setdefault(tuple(sorted(k for k in r if k != "id")), []).append(r)
-    table = Ticket.__table__
+    table = cast(Table, Ticket.__table__)
     for cols, group in by_cols.items():
         stmt = update(table).where(table.c.id == bindparam("_id")).values(
             {c: bindparam(c) for c in cols})

@@ -287,15 +287,16 @@ async def start_clocks_for_new(session: AsyncSession, tickets: Sequence[NewTicke
     clocks: list[dict[str, Any]] = []
     dues: list[dict[str, Any]] = []
     for t in tickets:
-        common = dict(ticket_id=t.id, type_=t.type, urgency=t.urgency, round_=1, now=now)
-        dispatch = _new_clock(cal, st.policy, share, department_code=None, stage=Stage.DISPATCH,
-                              moment=Moment.RECEIVED, start=t.received_at, **common)  # type: ignore[arg-type]
+        dispatch = _new_clock(cal, st.policy, share, ticket_id=t.id, type_=t.type, urgency=t.urgency,
+                              department_code=None, stage=Stage.DISPATCH, round_=1, moment=Moment.RECEIVED,
+                              start=t.received_at, now=now)
         due = {"id": t.id, "dispatch_due_at": dispatch["due_at"]}
         if t.department_code:
             dispatch.update(met_at=t.received_at, outcome="met")
             for stage in _UNIT_STAGES:
-                c = _new_clock(cal, st.policy, share, department_code=t.department_code, stage=stage,
-                               moment=Moment.DISPATCHED, start=t.received_at, **common)  # type: ignore[arg-type]
+                c = _new_clock(cal, st.policy, share, ticket_id=t.id, type_=t.type, urgency=t.urgency,
+                               department_code=t.department_code, stage=stage, round_=1,
+                               moment=Moment.DISPATCHED, start=t.received_at, now=now)
                 clocks.append(c)
                 due[DUE_COLUMNS[stage]] = c["due_at"]
             due["return_due_at"] = st.policy[1].return_within.due(cal, t.received_at)  # 退单时限
@@ -517,4 +518,4 @@ def survey_time(now: datetime) -> datetime:
 
 
 # Registers the SLA hook on every lifecycle event (tickets.actions.AFTER_EVENT).
-from hotline.sla import hooks as _hooks  # noqa: E402,F401
+from hotline.sla import hooks as _hooks  # noqa: F401
