@@ -173,7 +173,8 @@ class ObservabilityMiddleware:
         try:
             if tracing.is_enabled():
                 carrier = {"traceparent": traceparent} if traceparent else None
-                with tracing.span(f"{scope['method']} {scope['path']}", kind="server",
+                # Named by route template once matched: raw paths can carry secrets (CTI token).
+                with tracing.span(f"{scope['method']}", kind="server",
                                   parent_headers=carrier,
                                   attributes={"http.request.method": scope["method"],
                                               "hotline.request_id": request_id}) as span:
