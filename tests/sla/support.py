@@ -65,7 +65,7 @@ class Provider:
         provider = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length") or 0))
                 if provider.down:
                     self.send_response(503)
@@ -104,7 +104,7 @@ class SmtpSink:
         sink = self
 
         class Handler:
-            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
                 sink.messages.append({"to": envelope.rcpt_tos, "data": envelope.content.decode("utf-8", "replace")})
                 return "250 OK"
 

@@ -3,6 +3,7 @@ ladder (催办 → 催办通知书 → 通报 → 督办), each once, each an ev
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -128,8 +129,6 @@ async def test_paused_ticket_is_not_chased_and_gets_its_time_back(db: Database) 
 
 
 async def test_two_monitors_at_once_act_once(db: Database) -> None:
-    import asyncio
-
     for _ in range(5):
         await make_ticket(db, cst(2026, 9, 28, 10))
     a, b = await asyncio.gather(monitor.run_once(db, now=cst(2026, 11, 6, 9)),
@@ -140,3 +139,24 @@ async def test_two_monitors_at_once_act_once(db: Database) -> None:
         from hotline.sla.models import SupervisionStep
 
         assert await s.scalar(select(func.count()).select_from(SupervisionStep)) == 20
+
+
+async def test_monitor_runs_inside_hotline_dev_on_sqlite(sqlite_url: str) -> None:
+    from hotline.api.app import create_app
+    from tests.conftest import client_for, settings_for
+
+    db = Database(sqlite_url)
+    try:
+        t = await make_ticket(db, cst(2026, 9, 28, 10))  # long overdue by now
+        settings = settings_for(sqlite_url, sla_monitor_interval_seconds=3600)
+        async with client_for(create_app(settings, ("api", "gateway", "sla-monitor"))) as c:
+            assert (await c.get("/readyz")).status_code == 200
+            for _ in range(100):  # the monitor's first pass runs as the app starts
+                if "sla_supervision" in await _timeline(db, t.tracking_number):
+                    break
+                await asyncio.sleep(0.05)
+        assert await _timeline(db, t.tracking_number) == [
+            "sla_breached", "sla_breached", "sla_breached", "sla_reminder", "sla_reminder_notice",
+            "sla_reprimand", "sla_supervision"]
+    finally:
+        await db.dispose()

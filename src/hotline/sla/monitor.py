@@ -152,7 +152,7 @@ async def run_forever(db: Database, settings: Settings, stop: asyncio.Event) -> 
     while not stop.is_set():
         try:
             await run_once(db)
-        except Exception:  # noqa: BLE001 - the database may be away; try again next time
+        except Exception:
             log.exception("SLA monitor pass failed; retrying")
         try:
             await asyncio.wait_for(stop.wait(), settings.sla_monitor_interval_seconds)
