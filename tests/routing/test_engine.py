@@ -49,7 +49,7 @@ async def test_dispatch_records_catalogue_version_and_rule(client: httpx.AsyncCl
     assert t["routing"]["catalogue_version"] == 1
     assert t["routing"]["rule"] == "catalogue:night-works"
     assert t["routing"]["co_department_codes"] == ["town-tangxia", "urban"]
-    dispatched = [e for e in t["events"] if e["kind"] == "dispatched"][0]
+    dispatched = next(e for e in t["events"] if e["kind"] == "dispatched")
     assert dispatched["data"]["catalogue_version"] == 1
     assert dispatched["data"]["rule"] == "catalogue:night-works"
     assert "夜间施工" in dispatched["reason"]
@@ -66,7 +66,7 @@ async def test_unsure_ticket_waits_in_the_queue_with_three_suggestions(client: h
                                                                          db: Database) -> None:
     t = await _post(client, "小区物业乱收费，楼下餐馆油烟很大，还有人占道经营，没人管")
     assert t["status"] == "pending_dispatch" and t["department_code"] is None
-    queued = [e for e in t["events"] if e["kind"] == "queued_for_manual_dispatch"][0]
+    queued = next(e for e in t["events"] if e["kind"] == "queued_for_manual_dispatch")
     assert "below the threshold" in queued["reason"]
 
     page = (await client.get("/api/v1/dispatch-queue")).json()
@@ -106,7 +106,7 @@ async def test_matter_in_court_is_flagged_for_refusal_not_dispatched(client: htt
     t = await _post(client, "长安镇某电子厂拖欠我三个月工资，我已向法院起诉，想问问进度")
     assert t["status"] == "pending_dispatch"
     assert "court" in t["routing"]["refusal"]["reason"]
-    flagged = [e for e in t["events"] if e["kind"] == "refusal_flagged"][0]
+    flagged = next(e for e in t["events"] if e["kind"] == "refusal_flagged")
     assert flagged["data"]["suggested_reason_code"] == "legal_proceedings"
     item = (await client.get("/api/v1/dispatch-queue")).json()["items"][0]
     assert item["suggestions"][0]["department_code"] == "hrss"  # if the agent decides to take it after all

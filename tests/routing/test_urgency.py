@@ -22,7 +22,7 @@ def test_life_safety_is_an_emergency_with_a_hand_off(text: str, target: str) -> 
     f = assess(text)
     assert f.urgency == "emergency"
     assert f.handoff is not None and f.handoff["target"] == target
-    assert f.handoff["reason"] and f.handoff["keyword"] in text
+    assert f.handoff["reason"] and str(f.handoff["keyword"]) in text
     assert target in f.reasons[0]
 
 

@@ -101,9 +101,9 @@ def link_batch(new: Sequence[Item], recent: Sequence[Item], *, duplicate_similar
                 if why and (best_dup is None or score > best_dup[0]):
                     best_dup = (score, other, why)
             if (same_place and other.received_at >= hot_since and jaccard >= hot_similarity
-                    and (item.topic is None or other.topic is None or item.topic == other.topic)):
-                if best_cluster is None or jaccard > best_cluster[0]:
-                    best_cluster = (jaccard, other)
+                    and (item.topic is None or other.topic is None or item.topic == other.topic)
+                    and (best_cluster is None or jaccard > best_cluster[0])):
+                best_cluster = (jaccard, other)
         if best_dup is not None:
             cluster_of = best_dup[1]
         elif best_cluster is not None:

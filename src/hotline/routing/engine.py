@@ -14,7 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from hotline.routing.catalogue import ANY, TOWN, TYPE_ALIASES, Catalogue, RowMatch, default_catalogue
+from hotline.routing.catalogue import (
+    ANY,
+    TOWN,
+    TYPE_ALIASES,
+    Catalogue,
+    RowMatch,
+    default_catalogue,
+)
 from hotline.routing.place import PlaceMatch, extract_place
 from hotline.routing.rules import classify_type
 from hotline.routing.schemas import RoutingDecision
@@ -46,7 +53,7 @@ def _predict(model: Any, texts: list[str], what: str) -> list[Any] | None:
         return None
     try:
         out = model.predict(texts)
-    except Exception:  # noqa: BLE001 - a broken model must not stop intake; the rules carry on
+    except Exception:  # a broken model must not stop intake; the rules carry on
         log.exception("%s model failed on a batch of %d: rules alone for it", what, len(texts))
         return None
     return list(out) if out is not None else None
@@ -173,7 +180,8 @@ class Router:
         lead: str | None = decided.lead if decided else None
         co = list(decided.co) if decided else []
         if flags.handoff is not None:
-            lines = "/".join([str(flags.handoff["target"]), *flags.handoff.get("also", [])])  # type: ignore[arg-type]
+            also = flags.handoff.get("also")
+            lines = "/".join([str(flags.handoff["target"]), *(also if isinstance(also, list) else [])])
             reasons.append(f"emergency: an agent hands it off to {lines} at once; not dispatched automatically")
             lead, co = None, []
         elif flags.refusal is not None:
@@ -214,8 +222,8 @@ class Router:
                 lead = t if r.lead == TOWN else r.lead
                 if lead is None:
                     continue
-                co = [t if u == TOWN else u for u in r.co]
-                co = [u for u in dict.fromkeys(co) if u and u != lead]
+                named = [t if u == TOWN else u for u in r.co]
+                co = [u for u in dict.fromkeys(named) if u is not None and u != lead]
                 usable = r.lead != TOWN or (t == town and town is not None)
                 rs = list(m.reasons) + ([f"town government: {why}"] if r.lead == TOWN else [])
                 add(_Candidate(lead, co, m.score, r.rule, rs, m if usable else None))

@@ -137,7 +137,7 @@ async def hot_issues(session: AsyncSession, since: datetime, min_tickets: int, l
     roots = {r.id: r for r in (await session.execute(
         select(Ticket.id, Ticket.tracking_number, Ticket.town_code, Ticket.topic, Ticket.subject, Ticket.text)
         .where(Ticket.id.in_(ids)))).all()}
-    members: dict[int, list[str]] = {}
+    members: dict[int | None, list[str]] = {}
     for cid, tn in (await session.execute(
             select(Ticket.issue_cluster_id, Ticket.tracking_number)
             .where(Ticket.issue_cluster_id.in_(ids), Ticket.received_at >= since)
@@ -145,6 +145,8 @@ async def hot_issues(session: AsyncSession, since: datetime, min_tickets: int, l
         members.setdefault(cid, []).append(tn)
     out = []
     for cid, n, first, last in groups:
+        if cid is None:
+            continue
         root = roots.get(cid)
         out.append({"cluster_id": cid, "ticket_count": n, "first_received_at": first, "last_received_at": last,
                     "town_code": root.town_code if root else None, "topic": root.topic if root else None,

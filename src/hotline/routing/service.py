@@ -192,7 +192,7 @@ async def training_rows(session: AsyncSession, target: str) -> list[dict[str, st
         data = row.data or {}
         if row.kind == DISPATCHED and row.actor == ROUTER_ACTOR:
             continue  # the router's own choice is not a correction
-        label = None
+        label: Any = None
         if row.kind == RECLASSIFIED:
             to = data.get("to") or {}
             if target == "type":
@@ -201,11 +201,11 @@ async def training_rows(session: AsyncSession, target: str) -> list[dict[str, st
                 label = to["topic"]
                 explicit_topic.add(row.id)
         else:
-            unit = data.get("department")
+            to_unit = data.get("department")
             if target == "unit":
-                label = unit
-            elif target == "topic" and row.id not in explicit_topic and unit:
-                label = unit_topic.get(unit)
+                label = to_unit
+            elif target == "topic" and row.id not in explicit_topic and to_unit:
+                label = unit_topic.get(to_unit)
         if label:
             labels[row.id] = (row, str(label))
     return [{"id": row.tracking_number, "subject": row.subject or "", "body": row.text, "label": label}

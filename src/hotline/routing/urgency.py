@@ -90,24 +90,27 @@ def _hits(text: str, words: tuple[str, ...], negators: tuple[str, ...] = _NEGATO
 
 def assess(text: str) -> UrgencyFlags:
     reasons: list[str] = []
-    handoff: dict[str, object] | None = None
+    # (target line, why, keyword), plus the other lines to call.
+    emergency: tuple[str, str, str] | None = None
+    also: list[str] = []
     for target, why, words in EMERGENCY_RULES:
         kw = _hits(text, words)
         if kw:
-            handoff = {"target": target, "also": [], "reason": why, "keyword": kw}
+            emergency = (target, why, kw)
             break
+    injured = _hits(text, INJURY)
     accident = _hits(text, TRAFFIC_ACCIDENT)
-    if accident:
-        injured = _hits(text, INJURY)
-        # Only an accident with injuries is life-safety; a fender-bender is 122's, not an emergency.
-        if injured and (handoff is None or handoff["target"] == "120"):
-            handoff = {"target": "122", "also": ["120"], "reason": "traffic accident with injuries (伤人交通事故)",
-                       "keyword": accident}
-        elif injured and handoff is not None and "122" not in handoff["also"]:  # type: ignore[operator]
-            handoff["also"].append("122")  # type: ignore[union-attr]
-    if handoff is not None and handoff["target"] != "120" and "120" not in handoff["also"]:  # type: ignore[operator]
-        if _hits(text, INJURY):
-            handoff["also"].append("120")  # type: ignore[union-attr]
+    # Only an accident with injuries is life-safety; a fender-bender is 122's, not an emergency.
+    if accident and injured:
+        if emergency is None or emergency[0] == "120":
+            emergency = ("122", "traffic accident with injuries (伤人交通事故)", accident)
+        else:
+            also.append("122")
+    if emergency is not None and emergency[0] != "120" and injured:
+        also.append("120")
+    handoff: dict[str, object] | None = None
+    if emergency is not None:
+        handoff = {"target": emergency[0], "also": also, "reason": emergency[1], "keyword": emergency[2]}
     refusal = None
     for why, words in REFUSAL_RULES:
         kw = _hits(text, words, _NEGATORS + _INTENT, check_after=False)
@@ -115,9 +118,8 @@ def assess(text: str) -> UrgencyFlags:
             refusal = {"reason": why, "keyword": kw}
             reasons.append(f"关键词「{kw}」→ {why}")
             break
-    if handoff:
-        reasons.insert(0, f"关键词「{handoff['keyword']}」→ emergency, hand off to {handoff['target']}: "
-                          f"{handoff['reason']}")
+    if handoff is not None and emergency is not None:
+        reasons.insert(0, f"关键词「{emergency[2]}」→ emergency, hand off to {emergency[0]}: {emergency[1]}")
         return UrgencyFlags("emergency", handoff, refusal, reasons)
     kw = _hits(text, UTILITIES)
     if kw:
