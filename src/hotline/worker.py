@@ -115,8 +115,8 @@ async def report_lag(consumer: AIOKafkaConsumer, stop: asyncio.Event, every: flo
                 if high is None:  # nothing fetched from this partition yet
                     continue
                 snapshot[(tp.topic, tp.partition)] = max(high - await consumer.position(tp), 0)
-            except Exception:  # noqa: BLE001 - a rebalance took the partition meanwhile
-                continue
+            except Exception as exc:  # noqa: BLE001 - a rebalance took the partition meanwhile
+                log.debug("no lag for %s: %s", tp, exc)
         CONSUMER_LAG.snapshot = snapshot
         await asyncio.sleep(every)
 

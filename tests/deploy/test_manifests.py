@@ -305,7 +305,7 @@ def test_lock_file_pins_every_runtime_dependency_at_a_version_it_allows() -> Non
 
 def test_env_example_lists_every_setting() -> None:
     text = (DEPLOY / ".env.example").read_text()
-    listed = set(re.findall(r"^#?(HOTLINE_\w+)=", text, flags=re.M))
+    listed = set(re.findall(r"^#?(HOTLINE_\w+)=", text, flags=re.MULTILINE))
     missing = FIELDS - listed
     assert not missing, f"deploy/.env.example lacks {sorted(missing)}: python deploy/gen_env_example.py"
     assert not listed - FIELDS, f"not settings: {sorted(listed - FIELDS)}"

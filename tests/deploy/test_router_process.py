@@ -61,9 +61,12 @@ async def test_router_serves_metrics_and_exits_0_after_committing_on_sigterm(
            "HOTLINE_KAFKA_ENABLE_IDEMPOTENCE": "false", "HOTLINE_ROUTER_METRICS_PORT": str(port),
            "HOTLINE_LOG_JSON": "true", "HOTLINE_ENVIRONMENT": "test"}
     stderr = tmp_path / "router.log"
-    with open(stderr, "wb") as err:
-        proc = subprocess.Popen([*hotline_command(), "router"], env=env, stdout=err, stderr=err,
-                                cwd=tmp_path)
+    err = await asyncio.to_thread(stderr.open, "wb")
+    try:
+        proc = await asyncio.to_thread(subprocess.Popen, [*hotline_command(), "router"], env=env,
+                                       stdout=err, stderr=err, cwd=tmp_path)
+    finally:
+        err.close()
     try:
         async def all_ticketed() -> bool:
             async with db.sessions() as s:
