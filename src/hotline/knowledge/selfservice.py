@@ -126,24 +126,22 @@ async def before_ingest(session: AsyncSession, messages: Sequence[IntakeMessage]
 
 async def after_ingest(session: AsyncSession, outcomes: Sequence[IngestOutcome]) -> int:
     """Close the tickets the knowledge base answers, and send the answer to the citizen."""
-    from hotline.sla.notifications import notify_citizen
     from hotline.tickets.actions import answer_directly
 
+    created = [o.tracking_number for o in outcomes if o.created]
+    if not created:
+        return 0
+    # One query per batch: a self-served ticket waits in pending_dispatch until it is answered here.
     n = 0
-    for o in outcomes:
-        if not o.created:
-            continue
-        ticket = await tickets_repo.get_by_tracking_number(session, o.tracking_number)
-        if ticket is None or not ticket.routing:
-            continue
-        marks = [s["self_service"] for s in ticket.routing.get("suggestions", []) if "self_service" in s]
+    for ticket in await tickets_repo.by_tracking_numbers(session, created, status="pending_dispatch"):
+        marks = [s["self_service"] for s in (ticket.routing or {}).get("suggestions", []) if "self_service" in s]
         if not marks:
             continue
         article = await kb.get(session, SELF_SERVICE, marks[0]["article_id"], marks[0]["version"])
-        answer = article.answer
-        await answer_directly(session, SELF_SERVICE, ticket.tracking_number, answer,
+        # The lifecycle sends the recorded answer to the citizen on their channel (sla/hooks.py),
+        # so the way to a person is part of the answer itself.
+        await answer_directly(session, SELF_SERVICE, ticket.tracking_number, f"{article.answer}{PERSON_HINT}",
                               article_id=article.id)
-        await notify_citizen(session, ticket, f"{answer}{PERSON_HINT}", "self_service")
         n += 1
     return n
 
