@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hotline.sla.calendar import (
     CalendarError,
@@ -181,3 +183,37 @@ def test_default_policies_follow_the_reference_rules(cal: WorkCalendar) -> None:
     assert p.clock_for("complaint", "emergency", "reply").unit == "same_day"
     assert p.return_within.amount == 2 and p.extension_max.amount == 10
     assert p.clock_for("complaint", "normal", "callback").due(cal, cst(2026, 9, 30, 15)) == cst(2026, 10, 9)
+
+
+# ---- the fast whole-day path against a plain day-by-day count ---------------------------------
+
+def _day_by_day_add(cal: WorkCalendar, start: datetime, seconds: int) -> datetime:
+    """Reference: walk the local days one by one, spending working time on working days."""
+    cursor = start.astimezone(CST).replace(tzinfo=None)
+    remaining = timedelta(seconds=seconds)
+    day = cursor.date()
+    while True:
+        if cal.is_working_day(day):
+            end = datetime.combine(day + timedelta(days=1), time(0))
+            available = end - max(cursor, datetime.combine(day, time(0)))
+            if available >= remaining:
+                return (max(cursor, datetime.combine(day, time(0))) + remaining).replace(tzinfo=CST)
+            remaining -= available
+        day += timedelta(days=1)
+
+
+_SHARED = WorkCalendar("Asia/Shanghai")  # built once: its per-year tables are the costly part
+
+
+@settings(max_examples=200, deadline=None)
+@given(start=st.datetimes(min_value=datetime(2025, 12, 1), max_value=datetime(2026, 12, 20)),
+       seconds=st.integers(min_value=1, max_value=30 * DAY), span=st.integers(min_value=0, max_value=40 * DAY))
+def test_whole_day_arithmetic_matches_counting_day_by_day(start: datetime, seconds: int, span: int) -> None:
+    cal = _SHARED
+    at = start.replace(tzinfo=CST)
+    due = cal.add_working_time(at, seconds)
+    assert due == _day_by_day_add(cal, at, seconds)
+    # And the two directions agree: the working time from the start to the deadline is what was added.
+    assert cal.working_seconds_between(at, due) == seconds
+    later = at + timedelta(seconds=span)
+    assert cal.working_seconds_between(at, later) <= span

@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from bisect import bisect_left
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -32,6 +33,7 @@ UNKNOWN_YEAR_GAUGE = Gauge(
 # Search no further than this for working time: a calendar with no working day in ten years is
 # a broken holiday file, not a deadline.
 _MAX_DAYS = 3660
+_DAY = timedelta(days=1)
 
 
 class CalendarError(ValueError):
@@ -150,6 +152,8 @@ class WorkCalendar:
     _package_years: dict[int, bool] = field(default_factory=dict, init=False, repr=False)
     _unknown: set[int] = field(default_factory=set, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _days: dict[date, bool] = field(default_factory=dict, init=False, repr=False)
+    _ordinals: dict[int, list[int]] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._tz = ZoneInfo(self.timezone)
@@ -164,6 +168,7 @@ class WorkCalendar:
         """Install centre-maintained years (they win over the package for the same year)."""
         with self._lock:
             self.loaded.update(schedules)
+            self._days, self._ordinals = {}, {}
             for year in schedules:
                 if year in self._unknown:
                     self._unknown.discard(year)
@@ -211,41 +216,56 @@ class WorkCalendar:
     # ---- days --------------------------------------------------------------------------------
 
     def is_working_day(self, d: date) -> bool:
+        # Cached: chinesecalendar scans its tables on every call, and the router asks thousands
+        # of times per batch.
+        known = self._days.get(d)
+        if known is not None:
+            return known
         schedule = self.loaded.get(d.year)
         if schedule is not None:
-            return schedule.is_working_day(d)
-        if self._package_knows(d.year):
-            return bool(chinese_calendar.is_workday(d))
-        self._flag_unknown(d.year)
-        return d.weekday() < 5
+            known = schedule.is_working_day(d)
+        elif self._package_knows(d.year):
+            known = bool(chinese_calendar.is_workday(d))
+        else:
+            self._flag_unknown(d.year)
+            known = d.weekday() < 5
+        self._days[d] = known
+        return known
 
     def local(self, instant: datetime) -> datetime:
         if instant.tzinfo is None:
             raise ValueError("naive datetime given to the calendar; use timezone-aware UTC")
         return instant.astimezone(self._tz)
 
-    def _at(self, d: date, t: time | None) -> datetime:
-        """An aware instant for a local date and time; None = 24:00 (the next day's midnight)."""
-        if t is None:
-            return datetime.combine(d + timedelta(days=1), time(0), tzinfo=self._tz)
-        return datetime.combine(d, t, tzinfo=self._tz)
+    # Internally the arithmetic runs on naive local wall-clock time (fast to compare; a working
+    # day is a calendar day on the wall clock) and converts back to UTC at the end.
 
-    def _windows(self, d: date) -> Iterator[tuple[datetime, datetime]]:
-        """The working windows of one local date, in order (none on a day off)."""
+    def _wall(self, instant: datetime) -> datetime:
+        return self.local(instant).replace(tzinfo=None)
+
+    def _utc(self, wall: datetime) -> datetime:
+        return wall.replace(tzinfo=self._tz).astimezone(UTC)
+
+    def _windows(self, d: date) -> list[tuple[datetime, datetime]]:
+        """The working windows of one local date, in order (none on a day off), naive local."""
         if not self.is_working_day(d):
-            return
+            return []
+        midnight = datetime(d.year, d.month, d.day)
         if self.business_hours is None:
-            yield self._at(d, time(0)), self._at(d, None)
-            return
-        for a, b in self.business_hours:
-            yield self._at(d, a), self._at(d, b)
+            return [(midnight, midnight + _DAY)]
+        return [(midnight + a, midnight + b) for a, b in self._offsets]
+
+    @property
+    def _offsets(self) -> list[tuple[timedelta, timedelta]]:
+        return [(timedelta(hours=a.hour, minutes=a.minute, seconds=a.second),
+                 timedelta(hours=b.hour, minutes=b.minute, seconds=b.second))
+                for a, b in (self.business_hours or ())]
 
     @property
     def working_day_seconds(self) -> float:
         if self.business_hours is None:
             return 86400.0
-        return sum((datetime.combine(date.min, b) - datetime.combine(date.min, a)).total_seconds()
-                   for a, b in self.business_hours)
+        return sum((b - a).total_seconds() for a, b in self._offsets)
 
     # ---- arithmetic --------------------------------------------------------------------------
 
@@ -257,20 +277,22 @@ class WorkCalendar:
         """
         if seconds < 0:
             raise ValueError("working time to add must not be negative")
-        cursor = self.local(start)
+        cursor = self._wall(start)
         if seconds == 0:
-            return cursor.astimezone(UTC)
+            return self._utc(cursor)
         remaining = timedelta(seconds=seconds)
         d = cursor.date()
+        if self.business_hours is None:
+            return self._utc(self._add_whole_days(cursor, remaining))
         for _ in range(_MAX_DAYS):
             for a, b in self._windows(d):
-                seg_start = max(a, cursor)
+                seg_start = max(cursor, a)
                 if seg_start >= b:
                     continue
                 if b - seg_start >= remaining:
-                    return (seg_start + remaining).astimezone(UTC)
+                    return self._utc(seg_start + remaining)
                 remaining -= b - seg_start
-            d += timedelta(days=1)
+            d += _DAY
         raise CalendarError(f"no working time found within {_MAX_DAYS} days of {start.isoformat()}")
 
     def add_working_days(self, start: datetime, days: float) -> datetime:
@@ -279,43 +301,104 @@ class WorkCalendar:
 
     def working_seconds_between(self, start: datetime, end: datetime) -> float:
         """Working time in [start, end); 0 if end is not after start."""
-        a0, b0 = self.local(start), self.local(end)
+        a0, b0 = self._wall(start), self._wall(end)
         if b0 <= a0:
             return 0.0
-        total = 0.0
-        d = a0.date()
-        while d <= b0.date():
+        if self.business_hours is None:
+            return self._between_whole_days(a0, b0)
+        total = timedelta()
+        d, last = a0.date(), b0.date()
+        while d <= last:
             for a, b in self._windows(d):
-                lo, hi = max(a, a0), min(b, b0)
+                lo, hi = max(a0, a), min(b0, b)
                 if hi > lo:
-                    total += (hi - lo).total_seconds()
-            d += timedelta(days=1)
-        return total
+                    total += hi - lo
+            d += _DAY
+        return total.total_seconds()
+
+    # ---- whole-day calendars: working days counted with per-year sorted ordinals and bisect ---
+
+    def _year_ordinals(self, year: int) -> list[int]:
+        days = self._ordinals.get(year)
+        if days is None:
+            first = date(year, 1, 1).toordinal()
+            days = [o for o in range(first, date(year + 1, 1, 1).toordinal())
+                    if self.is_working_day(date.fromordinal(o))]
+            self._ordinals[year] = days
+        return days
+
+    def _nth_working_day(self, d: date, n: int) -> date:
+        """The n-th working day (n ≥ 1) on or after `d`."""
+        year, o = d.year, d.toordinal()
+        for _ in range(_MAX_DAYS // 365 + 1):
+            days = self._year_ordinals(year)
+            i = bisect_left(days, o)
+            if i + n - 1 < len(days):
+                return date.fromordinal(days[i + n - 1])
+            n -= len(days) - i
+            year, o = year + 1, date(year + 1, 1, 1).toordinal()
+        raise CalendarError(f"no working time found within {_MAX_DAYS} days of {d.isoformat()}")
+
+    def _working_days_in(self, d1: date, d2: date) -> int:
+        """How many working days in [d1, d2)."""
+        n = 0
+        for year in range(d1.year, d2.year + 1):
+            days = self._year_ordinals(year)
+            n += bisect_left(days, d2.toordinal()) - bisect_left(days, d1.toordinal())
+        return n
+
+    def _add_whole_days(self, cursor: datetime, remaining: timedelta) -> datetime:
+        d = cursor.date()
+        if self.is_working_day(d):
+            left_today = datetime(d.year, d.month, d.day) + _DAY - cursor
+            if remaining <= left_today:
+                return cursor + remaining
+            remaining -= left_today
+        d += _DAY
+        whole, rest = divmod(remaining, _DAY)
+        if rest:
+            day = self._nth_working_day(d, whole + 1)
+            return datetime(day.year, day.month, day.day) + rest
+        day = self._nth_working_day(d, whole)  # ends exactly at 24:00 of that day
+        return datetime(day.year, day.month, day.day) + _DAY
+
+    def _between_whole_days(self, a0: datetime, b0: datetime) -> float:
+        da, db = a0.date(), b0.date()
+        if da == db:
+            return (b0 - a0).total_seconds() if self.is_working_day(da) else 0.0
+        total = timedelta()
+        if self.is_working_day(da):
+            total += datetime(da.year, da.month, da.day) + _DAY - a0
+        total += _DAY * self._working_days_in(da + _DAY, db)
+        if self.is_working_day(db):
+            total += b0 - datetime(db.year, db.month, db.day)
+        return total.total_seconds()
 
     def end_of_local_day(self, instant: datetime) -> datetime:
         """24:00 of the local date of `instant` (the same-day deadline), UTC."""
-        return self._at(self.local(instant).date(), None).astimezone(UTC)
+        d = self._wall(instant).date()
+        return self._utc(datetime(d.year, d.month, d.day) + _DAY)
 
     def next_working_day_start(self, instant: datetime) -> datetime:
         """The opening of the first working day whose opening is at or after `instant` (UTC)."""
-        loc = self.local(instant)
+        loc = self._wall(instant)
         d = loc.date()
         for _ in range(_MAX_DAYS):
-            for a, _b in self._windows(d):
-                if a >= loc:
-                    return a.astimezone(UTC)
-                break  # only a day's opening counts, not its afternoon window
-            d += timedelta(days=1)
+            windows = self._windows(d)
+            # Only a day's opening counts, not its afternoon window.
+            if windows and windows[0][0] >= loc:
+                return self._utc(windows[0][0])
+            d += _DAY
         raise CalendarError(f"no working day within {_MAX_DAYS} days of {instant.isoformat()}")
 
     def end_of_next_working_day(self, instant: datetime) -> datetime:
         """The close of the first working day after the local date of `instant` (回访: the day after)."""
-        d = self.local(instant).date() + timedelta(days=1)
+        d = self._wall(instant).date() + _DAY
         for _ in range(_MAX_DAYS):
-            windows = list(self._windows(d))
+            windows = self._windows(d)
             if windows:
-                return windows[-1][1].astimezone(UTC)
-            d += timedelta(days=1)
+                return self._utc(windows[-1][1])
+            d += _DAY
         raise CalendarError(f"no working day within {_MAX_DAYS} days of {instant.isoformat()}")
 
 
