@@ -30,8 +30,11 @@ AGENT = Principal(1, "li", Role.AGENT)
 ENV = Principal(2, "env-desk", Role.DEPARTMENT, "env")
 
 
+TEXTS = {1: "我要投诉塘厦镇工地夜间施工噪音扰民", 2: "投诉塘厦镇某酒吧深夜噪音很大", 3: "塘厦镇某厂房夜间机器噪音扰民"}
+
+
 async def dispatched_ticket(c: httpx.AsyncClient, n: int) -> str:
-    r = await c.post("/channels/web", json={"phone": f"1390013{n:04d}", "text": "我要投诉塘厦镇工地夜间施工噪音扰民",
+    r = await c.post("/channels/web", json={"phone": f"1390013{n:04d}", "text": TEXTS[n],
                                              "client_message_id": f"ev-{n}-{uuid.uuid4().hex[:6]}"})
     assert r.status_code == 202, r.text
     tn = str(r.json()["tracking_number"])
@@ -77,6 +80,8 @@ async def test_events_are_published_after_commit_and_never_for_a_rollback(
     assert isinstance(senders["ticket_event"], KafkaSender)
     a, b = await dispatched_ticket(embedded_client, 1), await dispatched_ticket(embedded_client, 2)
     try:
+        # The router's events (received, dispatched) are queued with the tickets it wrote.
+        assert await relay_once(db, senders) >= 4
         # An action in an open transaction: its event is not published while it is uncommitted.
         async with db.unit_of_work() as open_tx:
             await actions.accept(open_tx, ENV, a)
@@ -92,9 +97,16 @@ async def test_events_are_published_after_commit_and_never_for_a_rollback(
         assert await relay_once(db, senders) == 0  # nothing twice
 
         async with Topic(broker.bootstrap, topic) as t:
-            got = await t.read_until(lambda rs: any(r["key"] == b for r in rs) and any(r["key"] == a for r in rs))
-        assert [(r["key"], r["kind"]) for r in got] == [(a, "accepted"), (b, "note_added")]
-        assert got[1]["reason"] == "这条备注已提交"
+            got = await t.read_until(lambda rs: any(r["key"] == b and r["kind"] == "note_added" for r in rs)
+                                     and any(r["key"] == a and r["kind"] == "accepted" for r in rs))
+        of_a = [r["kind"] for r in got if r["key"] == a]
+        of_b = [r for r in got if r["key"] == b]
+        assert of_a[:2] == ["received", "dispatched"] and of_a[-1] == "accepted"
+        assert [r["kind"] for r in of_b][:2] == ["received", "dispatched"]
+        # One partition, so a published rollback would sit before the committed note: there is none.
+        assert [r["reason"] for r in of_b if r["kind"] == "note_added"] == ["这条备注已提交"]
+        assert len({r["event_id"] for r in got}) == len(got)  # nothing twice
+        got = [r for r in got if r["kind"] in ("accepted", "note_added")]
         # Consumers dedupe on the event id, which is the timeline's.
         for r in got:
             timeline = {e.id: e for e in await events(db, r["key"])}
@@ -118,8 +130,12 @@ async def test_relay_retries_while_the_broker_is_down_and_delivers_once_it_is_ba
     try:
         assert await relay_once(db, senders) == 0
         async with db.sessions() as s:
-            row = (await s.scalars(select(OutboxMessage).where(OutboxMessage.key == tn))).one()
+            queued = (await s.scalars(select(OutboxMessage).where(OutboxMessage.key == tn)
+                                      .order_by(OutboxMessage.id))).all()
+        assert [m.payload["kind"] for m in queued] == ["received", "dispatched", "accepted"]
+        row = queued[0]  # the oldest is tried; the rest of its key wait behind it, in order
         assert row.sent_at is None and row.attempts == 1 and row.last_error
+        assert [m.attempts for m in queued[1:]] == [0, 0]
         assert row.next_attempt_at > utcnow()  # backing off
         assert await relay_once(db, senders) == 0  # not due yet: no attempt
         async with db.sessions() as s:
@@ -128,11 +144,11 @@ async def test_relay_retries_while_the_broker_is_down_and_delivers_once_it_is_ba
         down.start()
         await create_topic(down.bootstrap, topic, partitions=1)
         later = row.next_attempt_at + timedelta(seconds=1)
-        assert await relay_once(db, senders, now=later) == 1
+        assert await relay_once(db, senders, now=later) == 3
         assert await relay_once(db, senders, now=later + timedelta(minutes=30)) == 0
         async with Topic(down.bootstrap, topic) as t:
-            got = await t.read_until(lambda rs: len(rs) >= 1)
-        assert [(r["key"], r["kind"]) for r in got] == [(tn, "accepted")]
+            got = await t.read_until(lambda rs: len(rs) >= 3)
+        assert [(r["key"], r["kind"]) for r in got] == [(tn, "received"), (tn, "dispatched"), (tn, "accepted")]
         async with db.sessions() as s:
             sent = await s.get(OutboxMessage, row.id)
             assert sent is not None and sent.sent_at is not None and sent.attempts == 2

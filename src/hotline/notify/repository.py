@@ -96,3 +96,9 @@ async def backlog(session: AsyncSession) -> list[tuple[str, int, int, datetime]]
                    func.count().filter(OutboxMessage.attempts > 0), func.min(OutboxMessage.created_at))
             .where(OutboxMessage.sent_at.is_(None)).group_by(OutboxMessage.kind).order_by(OutboxMessage.kind))
     return [(k, int(n), int(f), o) for k, n, f, o in (await session.execute(stmt)).all()]
+
+
+async def insert_many(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Bulk enqueue (one statement) for callers that write many messages at once."""
+    if rows:
+        await session.execute(OutboxMessage.__table__.insert(), list(rows))

@@ -19,13 +19,11 @@ from hotline.kit.errors import Conflict, Forbidden, HotlineError, NotFound
 from hotline.kit.settings import get_settings
 from hotline.notify.outbox import TICKET_EVENT, enqueue
 from hotline.tickets import lifecycle as lc
+from hotline.tickets import publish
 from hotline.tickets import lifecycle_repository as repo
 from hotline.tickets.lifecycle_repository import CO, LEAD
 from hotline.tickets.models import Ticket, TicketAssignment, TicketEvent, TicketType
 from hotline.tickets.models import TicketStatus as S
-
-EVENT_SCHEMA_VERSION = 1
-
 
 class InvalidAction(HotlineError):
     """The request names something that does not exist or is not allowed here (bad code, no text)."""
@@ -49,24 +47,13 @@ class Acted:
 
 
 def event_payload(ticket: Ticket, event: TicketEvent) -> dict[str, Any]:
-    """The `hotline.ticket-events` record. No citizen identity or text: consumers fetch what they may see."""
-    return {
-        "schema_version": EVENT_SCHEMA_VERSION,
-        "event_id": event.id,  # consumers dedupe on this (delivery is at least once)
-        "tracking_number": ticket.tracking_number,
-        "kind": event.kind,
-        "from_status": event.from_status,
-        "to_status": event.to_status,
-        "actor": event.actor,
-        "reason": event.reason,
-        "data": event.data,
-        "created_at": event.created_at.isoformat(),
-        "ticket": {
-            "status": ticket.status, "type": ticket.type, "topic": ticket.topic,
-            "urgency": ticket.urgency, "department_code": ticket.department_code,
-            "town_code": ticket.town_code, "reopen_count": ticket.reopen_count,
-        },
-    }
+    """The `hotline.ticket-events` record of one event (see tickets/publish.py)."""
+    return publish.event_payload(
+        event_id=event.id, tracking_number=ticket.tracking_number, kind=event.kind,
+        from_status=event.from_status, to_status=event.to_status, actor=event.actor, reason=event.reason,
+        data=event.data, created_at=event.created_at,
+        ticket={f: getattr(ticket, f) for f in publish.SUMMARY_FIELDS},
+    )
 
 
 async def record_event(

@@ -90,3 +90,13 @@ async def tracking_number_of(session: AsyncSession, ticket_id: int | None) -> st
     if ticket_id is None:
         return None
     return await session.scalar(select(Ticket.tracking_number).where(Ticket.id == ticket_id))
+
+
+async def ticket_summaries(session: AsyncSession, ticket_ids: set[int]) -> dict[int, dict[str, object]]:
+    """What an event record says about its ticket, for many tickets at once."""
+    if not ticket_ids:
+        return {}
+    cols = [Ticket.id, Ticket.tracking_number, Ticket.status, Ticket.type, Ticket.topic, Ticket.urgency,
+            Ticket.department_code, Ticket.town_code, Ticket.reopen_count]
+    rows = await session.execute(select(*cols).where(Ticket.id.in_(list(ticket_ids))))
+    return {r.id: dict(r._mapping) for r in rows}

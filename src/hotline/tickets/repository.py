@@ -79,7 +79,12 @@ async def insert_intake(session: AsyncSession, rows: list[dict[str, Any]]) -> No
 
 async def insert_events(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     if rows:
-        await session.execute(TicketEvent.__table__.insert(), rows)
+        table = TicketEvent.__table__
+        result = await session.execute(table.insert().returning(table.c.id, sort_by_parameter_order=True), rows)
+        # Every event is also queued for hotline.ticket-events, in the same transaction (outbox).
+        from hotline.tickets.publish import queue_bulk
+
+        await queue_bulk(session, rows, list(result.scalars()))
 
 
 async def get_by_tracking_number(session: AsyncSession, tracking_number: str) -> Ticket | None:

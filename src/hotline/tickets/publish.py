@@ -1,0 +1,57 @@
+"""The `hotline.ticket-events` record, and queueing events written in bulk (router, intake) for it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hotline.kit.clock import utcnow
+from hotline.notify import repository as outbox_repository
+from hotline.notify.outbox import TICKET_EVENT
+
+EVENT_SCHEMA_VERSION = 1
+SUMMARY_FIELDS = ("status", "type", "topic", "urgency", "department_code", "town_code", "reopen_count")
+
+
+def event_payload(*, event_id: int, tracking_number: str, kind: str, from_status: str | None,
+                  to_status: str | None, actor: str, reason: str | None, data: dict[str, Any] | None,
+                  created_at: datetime, ticket: Mapping[str, Any]) -> dict[str, Any]:
+    """One record. No citizen identity or text: a consumer fetches what it may see through the API."""
+    return {
+        "schema_version": EVENT_SCHEMA_VERSION,
+        "event_id": event_id,  # consumers dedupe on this (delivery is at least once)
+        "tracking_number": tracking_number,
+        "kind": kind,
+        "from_status": from_status,
+        "to_status": to_status,
+        "actor": actor,
+        "reason": reason,
+        "data": data,
+        "created_at": created_at.isoformat(),
+        "ticket": {f: ticket.get(f) for f in SUMMARY_FIELDS},
+    }
+
+
+async def queue_bulk(session: AsyncSession, rows: Sequence[Mapping[str, Any]], ids: Sequence[int]) -> None:
+    """Queue events inserted in bulk (`rows`, with their new `ids`) in the same unit of work."""
+    if not rows:
+        return
+    from hotline.tickets import lifecycle_repository  # late: the repository module imports this one
+
+    tickets = await lifecycle_repository.ticket_summaries(session, {r["ticket_id"] for r in rows})
+    now = utcnow()
+    out = []
+    for row, id_ in zip(rows, ids, strict=True):
+        t = tickets.get(row["ticket_id"])
+        if t is None:  # pragma: no cover - the event's ticket is in this transaction
+            continue
+        payload = event_payload(event_id=id_, tracking_number=t["tracking_number"], kind=row["kind"],
+                                from_status=row.get("from_status"), to_status=row.get("to_status"),
+                                actor=row["actor"], reason=row.get("reason"), data=row.get("data"),
+                                created_at=row.get("created_at") or now, ticket=t)
+        out.append({"kind": TICKET_EVENT, "destination": None, "key": t["tracking_number"], "payload": payload,
+                    "attempts": 0, "next_attempt_at": now, "created_at": now})
+    await outbox_repository.insert_many(session, out)
