@@ -184,3 +184,27 @@ async def test_public_summary_needs_no_sign_in_but_kpis_need_a_supervisor(
     # embedded_client is an agent: KPIs are for supervisors and admins.
     assert (await embedded_client.get("/api/v1/kpis", params={"month": "2026-10"})).status_code == 403
     assert (await embedded_client.get("/api/v1/public/summary", params={"month": "2026-13"})).status_code == 422
+
+
+async def test_unit_pauses_and_resumes_its_clocks_over_the_api(db: Database, pg_url: str) -> None:
+    t = await make_ticket(db, utcnow())
+    async with client_for(create_app(settings_for(pg_url))) as c:
+        env = await headers_for(db, Role.DEPARTMENT, "env")
+        hrss = await headers_for(db, Role.DEPARTMENT, "hrss")
+        view = await c.get(f"/api/v1/tickets/{t.tracking_number}/sla", headers=env)
+        assert view.status_code == 200
+        stages = {(x["stage"], x["outcome"]) for x in view.json()["clocks"]}
+        assert stages == {("dispatch", "met"), ("accept", None), ("first_contact", None), ("reply", None)}
+        assert (await c.get(f"/api/v1/tickets/{t.tracking_number}/sla", headers=hrss)).status_code == 404
+
+        r = await c.post(f"/api/v1/tickets/{t.tracking_number}/sla/pause", headers=env,
+                         json={"reason": "请市民补充噪音发生的具体时段"})
+        assert r.status_code == 200
+        again = await c.post(f"/api/v1/tickets/{t.tracking_number}/sla/pause", headers=env, json={"reason": "x"})
+        assert again.status_code == 409
+        r = await c.post(f"/api/v1/tickets/{t.tracking_number}/sla/resume", headers=env)
+        assert r.status_code == 200
+        # Resumed at once: the deadlines barely move, and never earlier.
+        assert datetime.fromisoformat(r.json()["deadlines"]["reply_due_at"]) >= t.reply_due_at
+        timeline = (await c.get(f"/api/v1/tickets/{t.tracking_number}", headers=env)).json()["events"]
+        assert [e["kind"] for e in timeline][-2:] == ["sla_paused", "sla_resumed"]

@@ -9,11 +9,12 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
 from hotline.api.deps import SessionDep
-from hotline.auth.deps import AdminOnly, SupervisorRole
+from hotline.auth.deps import AdminOnly, SupervisorRole, TicketReader
 from hotline.departments import repository as departments
-from hotline.kit.errors import NotFound
+from hotline.kit.errors import Conflict, NotFound
 from hotline.sla import kpis, repository, service
 from hotline.sla.policies import PolicyDocument
+from hotline.tickets import actions
 
 router = APIRouter(tags=["sla"])
 
@@ -102,3 +103,50 @@ async def unit_kpis_csv(session: SessionDep, _: SupervisorRole, month: Month,
 async def public_summary(session: SessionDep, month: Month) -> dict[str, Any]:
     """Open data for the month: counts by type, topic and town, and the on-time rate. No personal data."""
     return await kpis.public_summary(session, month)
+
+
+class PauseIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=500, description="what the citizen is asked for (补充材料 …)")
+
+
+@router.get("/api/v1/tickets/{tracking_number}/sla")
+async def ticket_sla(tracking_number: str, session: SessionDep, principal: TicketReader) -> dict[str, Any]:
+    """A ticket's clocks (every stage and round) and the supervision steps taken on it."""
+    ticket = await actions.load(session, principal, tracking_number)
+    clocks = await service.clocks(session, ticket)
+    steps = await repository.steps_of(session, ticket.id)
+    return {
+        "tracking_number": tracking_number,
+        "paused_at": ticket.sla_paused_at, "paused_seconds": ticket.sla_paused_seconds,
+        "return_due_at": ticket.return_due_at,
+        "clocks": [{"stage": c.stage, "round": c.round, "unit": c.department_code, "started_at": c.started_at,
+                    "due_at": c.due_at, "warn_at": c.warn_at, "warned_at": c.warned_at,
+                    "breached_at": c.breached_at, "met_at": c.met_at, "outcome": c.outcome,
+                    "extensions": c.extensions, "extended_days": c.extended_days,
+                    "policy_version": c.policy_version} for c in clocks],
+        "supervision": [{"step": x.step, "unit": x.department_code, "scheduled_at": x.scheduled_at,
+                         "taken_at": x.created_at} for x in steps],
+    }
+
+
+@router.post("/api/v1/tickets/{tracking_number}/sla/pause")
+async def pause(tracking_number: str, body: PauseIn, session: SessionDep, principal: TicketReader) -> dict[str, Any]:
+    """Waiting on the citizen: the clocks stop (no warnings, no breaches) until resumed."""
+    ticket = await actions.load(session, principal, tracking_number)
+    if ticket.sla_paused_at is not None:
+        raise Conflict(f"the clocks of {tracking_number} are already paused since {ticket.sla_paused_at.isoformat()}")
+    await service.pause_clocks(session, ticket)
+    await actions.record_event(session, ticket, principal, "sla_paused", reason=body.reason)
+    return {"tracking_number": tracking_number, "paused_at": ticket.sla_paused_at}
+
+
+@router.post("/api/v1/tickets/{tracking_number}/sla/resume")
+async def resume(tracking_number: str, session: SessionDep, principal: TicketReader) -> dict[str, Any]:
+    """The citizen answered: every running deadline gets back the working time it had left."""
+    ticket = await actions.load(session, principal, tracking_number)
+    if ticket.sla_paused_at is None:
+        raise Conflict(f"the clocks of {tracking_number} are not paused")
+    moved = await service.resume_clocks(session, ticket)
+    await actions.record_event(session, ticket, principal, "sla_resumed",
+                               data={k: v.isoformat() for k, v in moved.items()})
+    return {"tracking_number": tracking_number, "deadlines": moved}
