@@ -22,7 +22,7 @@ _ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 _JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql")
 _AT = hotline.kit.db.UTCDateTime(timezone=True)
 
-_TICKET_COLUMNS = [
+_TICKET_COLUMNS: list[sa.Column] = [  # type: ignore[type-arg]
     sa.Column("return_due_at", _AT, nullable=True),
     sa.Column("dispatched_at", _AT, nullable=True),
     sa.Column("accepted_at", _AT, nullable=True),

@@ -11,7 +11,14 @@ from hotline.kit.clock import utcnow
 from hotline.kit.db import Database
 from hotline.notify import repository
 from hotline.notify.models import OutboxMessage
-from hotline.notify.outbox import OutboxItem, RelayPolicy, build_senders, enqueue, local_only, relay_once
+from hotline.notify.outbox import (
+    OutboxItem,
+    RelayPolicy,
+    build_senders,
+    enqueue,
+    local_only,
+    relay_once,
+)
 from tests.conftest import client_for, settings_for
 from tests.support.kafka import eventually
 

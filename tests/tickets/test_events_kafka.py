@@ -51,7 +51,7 @@ class Topic:
                                          enable_auto_commit=False, group_id=None)
         self.records: list[dict[str, Any]] = []
 
-    async def __aenter__(self) -> Topic:
+    async def __aenter__(self) -> Topic:  # noqa: PYI034
         await self.consumer.start()
         return self
 

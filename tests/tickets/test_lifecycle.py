@@ -14,7 +14,16 @@ from hotline.kit.errors import Conflict
 from hotline.tickets import actions
 from hotline.tickets import lifecycle as lc
 from tests.tickets.factories import (
-    AGENT, CO, CO_UNIT, LEAD_UNIT, OTHER, SUPERVISOR, events, make_ticket, outbox, ticket,
+    AGENT,
+    CO,
+    CO_UNIT,
+    LEAD_UNIT,
+    OTHER,
+    SUPERVISOR,
+    events,
+    make_ticket,
+    outbox,
+    ticket,
 )
 
 # The lifecycle as the 12345 centre runs it, written out independently of lifecycle.py:

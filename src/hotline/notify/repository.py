@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, func, select, text, update
+from sqlalchemy import and_, delete, exists, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -101,4 +101,4 @@ async def backlog(session: AsyncSession) -> list[tuple[str, int, int, datetime]]
 async def insert_many(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
     """Bulk enqueue (one statement) for callers that write many messages at once."""
     if rows:
-        await session.execute(OutboxMessage.__table__.insert(), list(rows))
+        await session.execute(insert(OutboxMessage), list(rows))

@@ -19,11 +19,12 @@ from hotline.kit.errors import Conflict, Forbidden, HotlineError, NotFound
 from hotline.kit.settings import get_settings
 from hotline.notify.outbox import TICKET_EVENT, enqueue
 from hotline.tickets import lifecycle as lc
-from hotline.tickets import publish
 from hotline.tickets import lifecycle_repository as repo
+from hotline.tickets import publish
 from hotline.tickets.lifecycle_repository import CO, LEAD
 from hotline.tickets.models import Ticket, TicketAssignment, TicketEvent, TicketType
 from hotline.tickets.models import TicketStatus as S
+
 
 class InvalidAction(HotlineError):
     """The request names something that does not exist or is not allowed here (bad code, no text)."""
@@ -493,14 +494,14 @@ async def reclassify(session: AsyncSession, principal: Principal, tracking_numbe
     lc.check("reclassify", t.status, principal.role)
     if type is not None and type not in TicketType._value2member_map_:
         raise InvalidAction(f"type is one of {', '.join(TicketType)}")
-    before = {"type": t.type, "topic": t.topic, "urgency": t.urgency}
+    before: dict[str, str | None] = {"type": t.type, "topic": t.topic, "urgency": t.urgency}
     after = dict(before)
     for field, value in (("type", type), ("topic", topic), ("urgency", urgency)):
         if value is not None:
             after[field] = value
     if after == before:
         raise InvalidAction("nothing to change: give a type, topic or urgency different from the current one")
-    t.type, t.topic, t.urgency = after["type"], after["topic"], after["urgency"]
+    t.type, t.topic, t.urgency = after["type"] or t.type, after["topic"], after["urgency"] or t.urgency
     changed = {k: v for k, v in after.items() if before[k] != v}
     ev = await _transition(session, principal, t, "reclassify", lc.RECLASSIFIED, reason=reason,
                            data={"from": {k: before[k] for k in changed}, "to": changed})

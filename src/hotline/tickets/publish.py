@@ -48,10 +48,11 @@ async def queue_bulk(session: AsyncSession, rows: Sequence[Mapping[str, Any]], i
         t = tickets.get(row["ticket_id"])
         if t is None:  # pragma: no cover - the event's ticket is in this transaction
             continue
-        payload = event_payload(event_id=id_, tracking_number=t["tracking_number"], kind=row["kind"],
+        tn = str(t["tracking_number"])
+        payload = event_payload(event_id=id_, tracking_number=tn, kind=row["kind"],
                                 from_status=row.get("from_status"), to_status=row.get("to_status"),
                                 actor=row["actor"], reason=row.get("reason"), data=row.get("data"),
                                 created_at=row.get("created_at") or now, ticket=t)
-        out.append({"kind": TICKET_EVENT, "destination": None, "key": t["tracking_number"], "payload": payload,
+        out.append({"kind": TICKET_EVENT, "destination": None, "key": tn, "payload": payload,
                     "attempts": 0, "next_attempt_at": now, "created_at": now})
     await outbox_repository.insert_many(session, out)
