@@ -161,8 +161,9 @@ async def test_logs_of_a_web_message_carry_the_request_id_and_no_phone_number(
     assert accepted and accepted[0].get("request_id") == "req-7f3a"
     assert accepted[0]["tracking_number"] == tn and accepted[0]["channel"] == "web"
     # The router's log line in the same request (embedded mode) has the request id as well.
-    assert any(rec.get("request_id") == "req-7f3a" and rec["logger"] == "hotline.tickets.handlers"
-               for rec in lines)
+    # (and the channel, known from the webhook's path).
+    assert any(rec.get("request_id") == "req-7f3a" and rec.get("channel") == "web"
+               and rec["logger"] == "hotline.tickets.handlers" for rec in lines)
 
 
 def test_configured_secrets_are_collected_for_redaction() -> None:

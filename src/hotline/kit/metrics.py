@@ -19,7 +19,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from hotline.kit import tracing
-from hotline.kit.logging import request_id_var
+from hotline.kit.logging import channel_var, request_id_var
 
 # --- intake (gateway) -------------------------------------------------------------------------
 MESSAGES_RECEIVED = Counter(
@@ -159,6 +159,10 @@ class ObservabilityMiddleware:
                 traceparent = value.decode("latin-1")
         request_id = new_request_id(incoming)
         token = request_id_var.set(request_id)
+        # Webhook paths name their channel (/channels/<name>/…): every log line of the request says it.
+        path = scope.get("path", "")
+        channel = path.split("/", 3)[2] or None if path.startswith("/channels/") else None
+        channel_token = channel_var.set(channel) if channel else None
         status = 500
         raw_id = request_id.encode()
 
@@ -187,6 +191,8 @@ class ObservabilityMiddleware:
                 await self.app(scope, receive, send_with_id)
         finally:
             request_id_var.reset(token)
+            if channel_token is not None:
+                channel_var.reset(channel_token)
             if self.metrics:
                 route = scope.get("route")
                 template = getattr(route, "path", None) or "<unmatched>"
