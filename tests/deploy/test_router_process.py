@@ -40,6 +40,12 @@ def metric(text: str, name: str, **labels: str) -> float:
     return 0.0
 
 
+def lag_by_partition(text: str, topic: str) -> dict[str, float]:
+    return {s.labels["partition"]: s.value for family in text_string_to_metric_families(text)
+            for s in family.samples
+            if s.name == "hotline_kafka_consumer_lag" and s.labels.get("topic") == topic}
+
+
 async def test_router_serves_metrics_and_exits_0_after_committing_on_sigterm(
     db: Database, pg_url: str, broker: Broker, topic: str, tmp_path: Path
 ) -> None:
@@ -80,10 +86,18 @@ async def test_router_serves_metrics_and_exits_0_after_committing_on_sigterm(
                 return metric(text, "hotline_router_messages_total", outcome="created") == n
 
             await eventually(counted, timeout=20)
+
+            async def lag_reported() -> bool:
+                lag = lag_by_partition((await c.get("/metrics")).text, topic)
+                return len(lag) == PARTITIONS
+
+            # Every partition this (only) router owns has a lag sample, and it has caught up.
+            await eventually(lag_reported, timeout=20)
             text = (await c.get("/metrics")).text
+            assert lag_by_partition(text, topic) == {str(p): 0.0 for p in range(PARTITIONS)}
             assert metric(text, "hotline_router_batch_size_count") >= 1
+            assert metric(text, "hotline_router_batch_size_sum") == n
             assert metric(text, "hotline_router_batch_duration_seconds_count") >= 1
-            assert "hotline_kafka_consumer_lag" in text
             assert (await c.get("/healthz")).status_code == 200
 
         proc.send_signal(signal.SIGTERM)
