@@ -108,6 +108,9 @@ ACCESS: dict[str, dict[str, Any]] = {
     "PUT /api/v1/admin/units/{code}/contacts": ADMIN,
     "GET /api/v1/kpis": SUPERVISORS_IN,
     "GET /api/v1/kpis.csv": SUPERVISORS_IN,
+    "GET /api/v1/tickets/{tracking_number}/sla": TICKET,
+    "POST /api/v1/tickets/{tracking_number}/sla/pause": TICKET,
+    "POST /api/v1/tickets/{tracking_number}/sla/resume": TICKET,
     # smart dispatch
     "GET /api/v1/dispatch-queue": CENTRE,
     "GET /api/v1/hot-issues": SUPERVISORS,

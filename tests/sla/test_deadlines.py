@@ -120,6 +120,7 @@ async def test_2027_guessed_loudly_then_loaded_by_an_admin(db: Database, pg_url:
         ready = (await c.get("/readyz")).json()
         assert ready["status"] == "ok"
         assert any(w.startswith("2027:") for w in ready["warnings"]["calendar"])
+        assert 'hotline_calendar_unknown_year{year="2027"} 1.0' in (await c.get("/metrics")).text
 
         schedule = {"holidays": ["2027-01-01", "2027-02-06..2027-02-13"], "workdays": ["2027-02-20"],
                     "source": "国务院办公厅关于2027年部分节假日安排的通知"}
@@ -138,6 +139,7 @@ async def test_2027_guessed_loudly_then_loaded_by_an_admin(db: Database, pg_url:
         assert (await make_ticket(db, cst(2026, 12, 15, 10))).reply_due_at == cst(2027, 1, 4, 10)
         ready = (await c.get("/readyz")).json()
         assert not any(w.startswith("2027:") for w in ready.get("warnings", {}).get("calendar", []))
+        assert 'hotline_calendar_unknown_year{year="2027"} 0.0' in (await c.get("/metrics")).text
         status = (await c.get("/api/v1/admin/holidays", headers=admin)).json()
         assert status["years"]["2027"] == "loaded" and status["years"]["2026"] == "chinesecalendar"
 

@@ -170,9 +170,9 @@ class WorkCalendar:
             self.loaded.update(schedules)
             self._days, self._ordinals = {}, {}
             for year in schedules:
+                UNKNOWN_YEAR_GAUGE.labels(year=str(year)).set(0)
                 if year in self._unknown:
                     self._unknown.discard(year)
-                    UNKNOWN_YEAR_GAUGE.labels(year=str(year)).set(0)
                     log.info("official holidays for %d loaded; deadlines in %d are exact again", year, year)
 
     def _package_knows(self, year: int) -> bool:

@@ -106,7 +106,7 @@ async def public_summary(session: SessionDep, month: Month) -> dict[str, Any]:
 
 
 class PauseIn(BaseModel):
-    reason: str = Field(min_length=1, max_length=500, description="what the citizen is asked for (补充材料 …)")
+    reason: str | None = Field(None, max_length=500, description="what the citizen is asked for (补充材料 …)")
 
 
 @router.get("/api/v1/tickets/{tracking_number}/sla")
@@ -130,13 +130,14 @@ async def ticket_sla(tracking_number: str, session: SessionDep, principal: Ticke
 
 
 @router.post("/api/v1/tickets/{tracking_number}/sla/pause")
-async def pause(tracking_number: str, body: PauseIn, session: SessionDep, principal: TicketReader) -> dict[str, Any]:
+async def pause(tracking_number: str, session: SessionDep, principal: TicketReader,
+                body: PauseIn | None = None) -> dict[str, Any]:
     """Waiting on the citizen: the clocks stop (no warnings, no breaches) until resumed."""
     ticket = await actions.load(session, principal, tracking_number)
     if ticket.sla_paused_at is not None:
         raise Conflict(f"the clocks of {tracking_number} are already paused since {ticket.sla_paused_at.isoformat()}")
     await service.pause_clocks(session, ticket)
-    await actions.record_event(session, ticket, principal, "sla_paused", reason=body.reason)
+    await actions.record_event(session, ticket, principal, "sla_paused", reason=body.reason if body else None)
     return {"tracking_number": tracking_number, "paused_at": ticket.sla_paused_at}
 
 

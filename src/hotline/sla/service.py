@@ -27,6 +27,7 @@ from hotline.kit.errors import Conflict, HotlineError
 from hotline.kit.settings import Settings, get_settings
 from hotline.sla import repository
 from hotline.sla.calendar import (
+    UNKNOWN_YEAR_GAUGE,
     CalendarError,
     WorkCalendar,
     calendar_from_settings,
@@ -476,7 +477,10 @@ async def calendar_warnings(session: AsyncSession, now: datetime | None = None,
     now = now or utcnow()
     years = set(cal.unknown_years())
     last = cal.local(now + timedelta(days=horizon_days)).year
-    years.update(y for y in range(cal.local(now).year, last + 1) if not cal.knows(y))
+    upcoming = {y for y in range(cal.local(now).year, last + 1) if not cal.knows(y)}
+    for y in upcoming:  # the metric shows a year before any deadline reaches it
+        UNKNOWN_YEAR_GAUGE.labels(year=str(y)).set(1)
+    years.update(upcoming)
     return [f"{y}: no official holiday schedule; deadlines assume Monday-Friday "
             f"(load it: hotline holidays load FILE, or PUT /api/v1/admin/holidays/{y})" for y in sorted(years)]
 
