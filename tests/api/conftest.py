@@ -22,7 +22,7 @@ from hotline.routing.schemas import RoutingDecision
 from hotline.tickets.models import Ticket
 from hotline.tickets.service import ingest
 from tests.conftest import client_for, settings_for
-from tests.support.auth import SECRET, bearer, create_key
+from tests.support.auth import SECRET, bearer
 
 LEAD = "env"  # the department under test (市生态环境局)
 OTHER = "hrss"  # another unit: none of LEAD's tickets are its business
@@ -75,23 +75,22 @@ class World:
 
 async def build_world(db: Database, client: httpx.AsyncClient) -> World:
     w = World(client=client, db=db)
-    w.headers["agent"] = bearer(await create_key(db, Role.AGENT))
-    w.headers["supervisor"] = bearer(await create_key(db, Role.SUPERVISOR))
-    w.headers["department"] = bearer(await create_key(db, Role.DEPARTMENT, LEAD))
-    w.headers["other_department"] = bearer(await create_key(db, Role.DEPARTMENT, OTHER))
-    w.headers["channel"] = bearer(await create_key(db, Role.CHANNEL))
-    w.headers["admin"] = bearer(await create_key(db, Role.ADMIN))
-    w.headers["no_key"] = {}
-    revoked_name = f"revoked-{uuid.uuid4().hex[:6]}"
-    w.headers["revoked_key"] = bearer(await create_key(db, Role.ADMIN, name=revoked_name))
-    async with db.unit_of_work() as s:
-        await auth.revoke(s, revoked_name)
-    w.headers["expired_key"] = bearer(await create_key(db, Role.ADMIN, expires_at=utcnow() - timedelta(minutes=1)))
-    w.victim = f"victim-{uuid.uuid4().hex[:6]}"
-    w.scratch_unit = f"test-unit-{uuid.uuid4().hex[:6]}"
-    async with db.unit_of_work() as s:
+    tag = uuid.uuid4().hex[:6]
+    w.victim, w.scratch_unit = f"victim-{tag}", f"test-unit-{tag}"
+    callers = {"agent": (Role.AGENT, None, None), "supervisor": (Role.SUPERVISOR, None, None),
+               "department": (Role.DEPARTMENT, LEAD, None), "other_department": (Role.DEPARTMENT, OTHER, None),
+               "channel": (Role.CHANNEL, None, None), "admin": (Role.ADMIN, None, None),
+               "revoked_key": (Role.ADMIN, None, None),
+               "expired_key": (Role.ADMIN, None, utcnow() - timedelta(minutes=1))}
+    async with db.unit_of_work() as s:  # one transaction: the world is rebuilt for every test
+        for caller, (role, unit, expires_at) in callers.items():
+            _, key = await auth.create_principal(s, name=f"{caller}-{tag}", role=role, department_code=unit,
+                                                 secret_key=SECRET, key_expires_at=expires_at)
+            w.headers[caller] = bearer(key or "")
+        await auth.revoke(s, f"revoked_key-{tag}")
+        await auth.create_principal(s, name=w.victim, role=Role.AGENT, secret_key=SECRET)
         await departments.add_department(s, w.scratch_unit, "测试单位", "city_department")
-    await create_key(db, Role.AGENT, name=w.victim)
+    w.headers["no_key"] = {}
     w.lead_ticket = await make_ticket(db, LEAD, type="report", text="举报塘厦镇某工厂夜间偷排废水",
                                       phone="+8613900000001", name="王举报", confidential=True)
     w.other_ticket = await make_ticket(db, OTHER, text="社保转移咨询", phone="+8613900000002", name="李四")

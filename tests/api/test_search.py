@@ -11,7 +11,7 @@ from hotline.tickets.models import Ticket
 from tests.api.conftest import World, make_ticket
 
 
-async def numbers(world: World, **params: object) -> set[str]:
+async def numbers(world: World, **params: str) -> set[str]:
     r = await world.client.get("/api/v1/tickets", headers=world.as_("agent"), params=params)
     assert r.status_code == 200, r.text
     return {t["tracking_number"] for t in r.json()["items"]}

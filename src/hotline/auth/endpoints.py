@@ -6,11 +6,9 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.responses import JSONResponse
 
 from hotline.api.deps import SessionDep, SettingsDep
 from hotline.api.idempotency import Idempotency
-from hotline.kit.cursors import decode_id_cursor, encode_id_cursor
 from hotline.auth import service
 from hotline.auth.deps import AdminOnly, CurrentPrincipal
 from hotline.auth.models import ApiKey, PrincipalRecord
@@ -25,6 +23,7 @@ from hotline.auth.schemas import (
     PrincipalOut,
     PrincipalPage,
 )
+from hotline.kit.cursors import decode_id_cursor, encode_id_cursor
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 
@@ -82,7 +81,7 @@ async def list_principals(
 async def create_principal(
     body: PrincipalCreate, session: SessionDep, settings: SettingsDep, principal: AdminOnly,
     idem: Idempotency,
-) -> JSONResponse:
+) -> Response:
     """A new agent, supervisor, department, channel bot or admin, with its first API key (shown once)."""
     if (replay := await idem.replay()) is not None:
         return replay
@@ -96,7 +95,7 @@ async def create_principal(
 
 @router.post("/admin/principals/{name_or_id}/revoke", response_model=PrincipalAdminOut)
 async def revoke_principal(name_or_id: str, session: SessionDep, principal: AdminOnly,
-                           idem: Idempotency) -> JSONResponse:
+                           idem: Idempotency) -> Response:
     """Deactivate a principal and revoke every key and session it has, at once."""
     if (replay := await idem.replay()) is not None:
         return replay

@@ -6,10 +6,16 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hotline.auth.models import ApiKey, ConsoleSession, IdempotencyRecord, IdentityView, PrincipalRecord
+from hotline.auth.models import (
+    ApiKey,
+    ConsoleSession,
+    IdempotencyRecord,
+    IdentityView,
+    PrincipalRecord,
+)
 from hotline.kit.db import insert_ignoring_conflicts
 
 
@@ -107,7 +113,7 @@ async def revoke_console_session(session: AsyncSession, token_hash: str, at: dat
 
 async def record_identity_views(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     if rows:
-        await session.execute(IdentityView.__table__.insert(), rows)
+        await session.execute(insert(IdentityView), rows)
 
 
 async def identity_views_of(session: AsyncSession, ticket_id: int) -> Sequence[IdentityView]:

@@ -16,7 +16,7 @@ class LoginOut(BaseModel):
     token: str = Field(description="send as `Authorization: Bearer <token>`; shown once")
     token_type: str = "bearer"
     expires_at: datetime
-    principal: "PrincipalOut"
+    principal: PrincipalOut
 
 
 class PrincipalOut(BaseModel):

@@ -13,6 +13,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import ClassVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -40,7 +41,7 @@ _DUMMY_HASH = _hasher.hash("not a password anyone has")
 class NotAuthenticated(Unauthorized):
     """401 with the challenge header RFC 9110 asks for."""
 
-    headers = {"WWW-Authenticate": 'Bearer realm="hotline"'}
+    headers: ClassVar[dict[str, str]] = {"WWW-Authenticate": 'Bearer realm="hotline"'}
 
 
 class InvalidPrincipal(HotlineError):
@@ -161,6 +162,7 @@ async def login(
     """Password → a console token (returned once, stored hashed)."""
     row = await repository.find_principal(session, name) if name and not name.isdigit() else None
     stored = row.password_hash if row is not None and row.password_hash else _DUMMY_HASH
+    ok: bool
     try:
         ok = await asyncio.to_thread(_hasher.verify, stored, password)
     except (VerificationError, InvalidHashError):

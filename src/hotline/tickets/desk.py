@@ -11,7 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.auth.principal import Principal
 from hotline.channels.phone_numbers import normalize_phone
-from hotline.intake.schema import Channel, Citizen, IdentityKind, IntakeMessage, Location, tracking_number_for
+from hotline.intake.schema import (
+    Channel,
+    Citizen,
+    IdentityKind,
+    IntakeMessage,
+    Location,
+    tracking_number_for,
+)
 from hotline.kit.clock import utcnow
 from hotline.kit.errors import NotFound
 from hotline.routing.schemas import RoutingDecision

@@ -19,6 +19,7 @@ from hotline.auth.deps import AgentRole, TicketReader
 from hotline.channels.phone_numbers import normalize_phone
 from hotline.kit.cursors import decode_id_cursor, encode_id_cursor
 from hotline.tickets import desk, queries, repository
+from hotline.tickets.handlers import IntakeHandler
 from hotline.tickets.schemas import (
     CitizenLookup,
     NewTicket,
@@ -28,7 +29,6 @@ from hotline.tickets.schemas import (
     TicketOut,
     TicketPage,
 )
-from hotline.tickets.handlers import IntakeHandler
 
 router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"])
 citizens_router = APIRouter(prefix="/api/v1/citizens", tags=["tickets"])
@@ -40,22 +40,23 @@ EXPORT_COLUMNS = ("tracking_number", "type", "status", "channel", "topic", "town
 
 
 def _filter(
-    status: str | None = Query(None, description="one status or several, comma-separated"),
-    type: str | None = Query(None, description="consultation | help | complaint | report | suggestion | praise"),
+    status: Annotated[str | None, Query(description="one status or several, comma-separated")] = None,
+    type: Annotated[str | None, Query(description="consultation | help | complaint | report | …")] = None,
     topic: str | None = None,
-    department: str | None = Query(None, description="lead unit code"),
-    town: str | None = Query(None, description="town / street / park code"),
+    department: Annotated[str | None, Query(description="lead unit code")] = None,
+    town: Annotated[str | None, Query(description="town / street / park code")] = None,
     channel: str | None = None,
-    received_from: datetime | None = Query(None, description="received at or after (ISO 8601)"),
-    received_to: datetime | None = Query(None, description="received before (ISO 8601)"),
-    overdue: bool | None = Query(None, description="past the reply deadline and not yet replied"),
-    q: str | None = Query(None, min_length=1, max_length=200, description="full text (Chinese): a phrase "
-                                                                          "in the subject or text"),
+    received_from: Annotated[datetime | None, Query(description="received at or after (ISO 8601)")] = None,
+    received_to: Annotated[datetime | None, Query(description="received before (ISO 8601)")] = None,
+    overdue: Annotated[bool | None, Query(description="past the reply deadline, not yet replied")] = None,
+    q: Annotated[str | None, Query(min_length=1, max_length=200,
+                                   description="full text (Chinese): a phrase in the subject or text")] = None,
     external_id: str | None = None,
 ) -> repository.TicketFilter:
-    return repository.TicketFilter(status=status, channel=channel, department=department, external_id=external_id,
-                                   type=type, topic=topic, town=town, received_from=received_from,
-                                   received_to=received_to, overdue=overdue, q=q)
+    return repository.TicketFilter(status=status, channel=channel, department=department,
+                                   external_id=external_id, type=type, topic=topic, town=town,
+                                   received_from=received_from, received_to=received_to,
+                                   overdue=overdue, q=q)
 
 
 FilterDep = Annotated[repository.TicketFilter, Depends(_filter)]

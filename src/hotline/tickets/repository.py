@@ -13,7 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hotline.auth.principal import Principal, Role
 from hotline.intake.models import IntakeRecord
 from hotline.kit.clock import utcnow
-from hotline.kit.cursors import InvalidCursor, decode_id_cursor, decode_time_cursor, encode_id_cursor
+from hotline.kit.cursors import (
+    InvalidCursor,
+    decode_id_cursor,
+    decode_time_cursor,
+    encode_id_cursor,
+)
 from hotline.kit.db import insert_ignoring_conflicts
 from hotline.tickets.models import CitizenContact, Ticket, TicketEvent
 
@@ -129,7 +134,7 @@ def readable(principal: Principal) -> ColumnElement[bool]:
     return false()
 
 
-def readable_tickets(principal: Principal) -> Select[tuple[Ticket]]:
+def readable_tickets(principal: Principal) -> Select[Ticket]:
     return select(Ticket).where(readable(principal))
 
 
