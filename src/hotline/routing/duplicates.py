@@ -20,8 +20,11 @@ _KEEP = re.compile(r"[\u4e00-\u9fff0-9a-zA-Z]+")
 # Bigrams in nearly every ticket: they say nothing about which matter it is.
 _COMMON = frozenset({"投诉", "举报", "反映", "咨询", "请问", "你好", "您好", "我们", "我要", "希望", "问题", "处理",
                      "相关", "部门", "东莞", "政府", "市民", "谢谢", "感谢", "一下", "现在", "这个", "没有", "已经"})
-# A bigram carried by more candidates than this is too common to index (keeps a batch cheap).
-_MAX_POSTINGS = 2000
+# A bigram carried by more than 1/20 of the candidates (and more than this many) does not pick
+# candidates: it is in too many tickets to say which matter this is. It still counts in the likeness.
+_MIN_POSTINGS = 50
+# How many of the best-sharing candidates get their exact likeness computed.
+_VERIFY = 40
 # A citizen writing again about the same place needs less textual likeness to be "again".
 SAME_CITIZEN_OVERLAP = 0.35
 
@@ -66,25 +69,46 @@ def link_batch(new: Sequence[Item], recent: Sequence[Item], *, duplicate_similar
                hot_similarity: float, duplicate_since: datetime, hot_since: datetime) -> list[Link]:
     """For each new ticket (in order), its probable duplicate and its cluster."""
     pool: list[Item] = list(recent)
-    index: dict[str, list[int]] = {}
+    # Only a ticket in the same place or from the same citizen can match: one index per town,
+    # holding only the bigrams this batch has (a C-level set intersection per candidate).
+    index: dict[tuple[str, str], list[int]] = {}
+    town_size: Counter[str] = Counter()
+    by_citizen: dict[int, list[int]] = {}
+    needed: dict[str, set[str]] = {}
+    for item in new:
+        if item.town_code is not None:
+            needed.setdefault(item.town_code, set()).update(item.shingles)
+    nothing: set[str] = set()
 
     def add(i: int) -> None:
-        for g in pool[i].shingles:
-            index.setdefault(g, []).append(i)
+        it = pool[i]
+        if it.citizen_id is not None:
+            by_citizen.setdefault(it.citizen_id, []).append(i)
+        if it.town_code is not None:
+            town_size[it.town_code] += 1
+            for g in it.shingles & needed.get(it.town_code, nothing):
+                index.setdefault((it.town_code, g), []).append(i)
 
     for i in range(len(pool)):
         add(i)
     links = []
     for item in new:
+        # Candidates by their rarer shared bigrams (cheap), then the exact likeness of the best few.
         counts: Counter[int] = Counter()
-        for g in item.shingles:
-            posting = index.get(g)
-            if posting and len(posting) <= _MAX_POSTINGS:
-                counts.update(posting)
+        if item.town_code is not None:
+            cap = max(_MIN_POSTINGS, town_size[item.town_code] // 20)
+            for g in item.shingles:
+                posting = index.get((item.town_code, g))
+                if posting and len(posting) <= cap:
+                    counts.update(posting)
+        candidates = [j for j, _ in counts.most_common(_VERIFY)]
+        if item.citizen_id is not None:
+            candidates += by_citizen.get(item.citizen_id, [])[-_VERIFY:]
         best_dup: tuple[float, Item, str] | None = None
         best_cluster: tuple[float, Item] | None = None
-        for j, shared in counts.items():
+        for j in dict.fromkeys(candidates):
             other = pool[j]
+            shared = len(item.shingles & other.shingles)
             size = len(item.shingles) + len(other.shingles) - shared
             jaccard = shared / size if size else 0.0
             overlap = shared / (min(len(item.shingles), len(other.shingles)) or 1)

@@ -86,20 +86,25 @@ async def tracking_numbers(session: AsyncSession, ids: Collection[int]) -> dict[
 
 # -- duplicates and hot issues
 
+# Likeness is judged on the opening of a ticket (where citizens say what and where): this bounds
+# the bytes read and the bigrams built per candidate, whatever the length of the letter.
+LIKENESS_CHARS = 200
 _LINK_COLUMNS = (Ticket.id, Ticket.tracking_number, Ticket.citizen_id, Ticket.town_code, Ticket.topic,
-                 Ticket.subject, Ticket.text, Ticket.received_at, Ticket.issue_cluster_id, Ticket.routing)
+                 func.substr(Ticket.subject, 1, 80).label("subject"),
+                 func.substr(Ticket.text, 1, LIKENESS_CHARS).label("text"),
+                 Ticket.received_at, Ticket.issue_cluster_id)
 
 
 async def tickets_for_linking(session: AsyncSession, tracking_numbers: Collection[str]) -> Sequence[Any]:
     if not tracking_numbers:
         return []
-    stmt = select(*_LINK_COLUMNS).where(Ticket.tracking_number.in_(list(tracking_numbers))).order_by(Ticket.id)
+    stmt = select(*_LINK_COLUMNS, Ticket.routing).where(Ticket.tracking_number.in_(list(tracking_numbers))).order_by(Ticket.id)
     return (await session.execute(stmt)).all()
 
 
 async def recent_candidates(session: AsyncSession, since: datetime, towns: Collection[str],
                             citizens: Collection[int], exclude_ids: Collection[int],
-                            limit: int = 20_000) -> Sequence[Any]:
+                            limit: int = 5_000) -> Sequence[Any]:
     """One query per batch: recent tickets in the batch's places or from its citizens."""
     place_or_person = []
     if towns:

@@ -108,7 +108,8 @@ async def catalogue_overview(session: AsyncSession) -> dict[str, Any]:
 
 async def after_ingest(session: AsyncSession, tracking_numbers: Sequence[str], settings: Any) -> None:
     """Link the batch's new tickets to probable duplicates and issue clusters; flag emergencies
-    and refusals on their timelines. A fixed number of queries per batch, whatever its size."""
+    and refusals on their timelines. A fixed number of queries per batch, whatever its size; the
+    candidates are the 5,000 most recent tickets of the batch's places and citizens."""
     new_rows = await repository.tickets_for_linking(session, tracking_numbers)
     if not new_rows:
         return
