@@ -124,20 +124,23 @@ ACCESS: dict[str, dict[str, Any]] = {
     "POST /api/v1/tickets/{tracking_number}/dispatch": CENTRE_ACTS,
     "POST /api/v1/tickets/{tracking_number}/redispatch": CENTRE_ACTS,
     "POST /api/v1/tickets/{tracking_number}/accept": UNIT_ACTS,
-    "POST /api/v1/tickets/{tracking_number}/progress": UNIT_ACTS,
+    # co_accept / co_reply: the co-handling unit's own part; LEAD (the lead) and the centre get 403
+    "POST /api/v1/tickets/{tracking_number}/co_accept": acts(),
+    "POST /api/v1/tickets/{tracking_number}/co_reply": acts(),
+    "POST /api/v1/tickets/{tracking_number}/add_progress": UNIT_ACTS,
     "POST /api/v1/tickets/{tracking_number}/reply": acts("department", "supervisor", "admin"),
-    "POST /api/v1/tickets/{tracking_number}/return": UNIT_ACTS,
-    "POST /api/v1/tickets/{tracking_number}/resolve-return": CENTRE_ACTS,
-    "POST /api/v1/tickets/{tracking_number}/extension": UNIT_ACTS,
-    "POST /api/v1/tickets/{tracking_number}/extension-decision": acts("supervisor", "admin"),
-    "POST /api/v1/tickets/{tracking_number}/callback": CENTRE_ACTS,
+    "POST /api/v1/tickets/{tracking_number}/return_ticket": UNIT_ACTS,
+    "POST /api/v1/tickets/{tracking_number}/resolve_return": CENTRE_ACTS,
+    "POST /api/v1/tickets/{tracking_number}/request_extension": UNIT_ACTS,
+    "POST /api/v1/tickets/{tracking_number}/decide_extension": acts("supervisor", "admin"),
+    "POST /api/v1/tickets/{tracking_number}/record_callback": CENTRE_ACTS,
     "POST /api/v1/tickets/{tracking_number}/close": CENTRE_ACTS,
     "POST /api/v1/tickets/{tracking_number}/merge": CENTRE_ACTS,
-    "POST /api/v1/tickets/{tracking_number}/hand-off": CENTRE_ACTS,
+    "POST /api/v1/tickets/{tracking_number}/hand_off": CENTRE_ACTS,
     "POST /api/v1/tickets/{tracking_number}/refuse": CENTRE_ACTS,
-    "POST /api/v1/tickets/{tracking_number}/answer": CENTRE_ACTS,
+    "POST /api/v1/tickets/{tracking_number}/answer_directly": CENTRE_ACTS,
     "POST /api/v1/tickets/{tracking_number}/reclassify": CENTRE_ACTS,
-    "POST /api/v1/tickets/{tracking_number}/notes": acts("agent", "supervisor", "department", "admin"),
+    "POST /api/v1/tickets/{tracking_number}/add_note": acts("agent", "supervisor", "department", "admin"),
 }
 # Engineers adding endpoints: add a line above, with one of the policies (or a policy(...) of your own).
 
@@ -188,12 +191,12 @@ def body_for(path: str, w: World) -> dict[str, Any]:
     action = path.rsplit("/", 1)[-1]
     return {
         "dispatch": {"department_code": LEAD}, "redispatch": {"department_code": LEAD},
-        "progress": {"text": "已联系市民"}, "reply": {"text": "已办结"},
-        "return": {"reason_code": "not_our_remit"}, "resolve-return": {"decision": "dispute"},
-        "extension": {"days": 2, "reason": "需现场核查"}, "extension-decision": {"approve": True},
-        "callback": {"satisfaction": "satisfied"}, "merge": {"into": w.other_ticket},
-        "hand-off": {"line": "110"}, "refuse": {"reason_code": "outside_government_services"},
-        "answer": {"answer": "已答复"}, "reclassify": {"type": "complaint"}, "notes": {"text": "内部备注"},
+        "add_progress": {"text": "已联系市民"}, "reply": {"text": "已办结"}, "co_reply": {"text": "已办结"},
+        "return_ticket": {"reason_code": "not_our_remit"}, "resolve_return": {"decision": "dispute"},
+        "request_extension": {"days": 2, "reason": "需现场核查"}, "decide_extension": {"approve": True},
+        "record_callback": {"satisfaction": "satisfied"}, "merge": {"into": w.other_ticket},
+        "hand_off": {"line": "110"}, "refuse": {"reason_code": "outside_government_services"},
+        "answer_directly": {"answer": "已答复"}, "reclassify": {"type": "complaint"}, "add_note": {"text": "内部备注"},
     }.get(action, {}) if "/api/v1/tickets/{tracking_number}/" in path else {}
 
 
