@@ -55,17 +55,21 @@ async def test_lead_cannot_reply_before_its_co_handler(embedded_client: httpx.As
     assert t["status"] == "dispatched"
     assert [(a["department_code"], a["role"]) for a in t["assignments"]] == [("env", "lead"), ("town-tangxia", "co")]
 
+    view = (await c.get(f"/api/v1/tickets/{tn}/lifecycle", headers=who["tangxia"])).json()
+    assert set(view["allowed_actions"]) == {"co_accept", "co_reply", "add_note"}
+    await act(c, who["env"], tn, "co_accept", status=403)  # the lead accepts the ticket, not a part
     await act(c, who["env"], tn, "accept")
-    t = await act(c, who["tangxia"], tn, "accept")
+    t = await act(c, who["tangxia"], tn, "co_accept")
     assert t["status"] == "accepted"  # a co-handler's acceptance is its own, not the ticket's
-    await act(c, who["env"], tn, "progress", {"text": "已到现场", "contacted_citizen": True})
+    assert set(t["allowed_actions"]) == {"co_reply", "add_note"}
+    await act(c, who["env"], tn, "add_progress", {"text": "已到现场", "contacted_citizen": True})
 
     blocked = await act(c, who["env"], tn, "reply", {"text": "已处理"}, status=409)
     assert blocked["pending_co_handlers"] == ["town-tangxia"]
     # Only the centre may override, not the lead itself.
     await act(c, who["env"], tn, "reply", {"text": "已处理", "override_co_handlers": True}, status=403)
     # A co-handler cannot return the whole ticket either.
-    await act(c, who["tangxia"], tn, "return", {"reason_code": "not_our_remit"}, status=403)
+    await act(c, who["tangxia"], tn, "return_ticket", {"reason_code": "not_our_remit"}, status=403)
 
     t = await act(c, who["tangxia"], tn, "reply", {"text": "镇执法队已责令整改"})
     assert t["status"] == "in_progress"
@@ -94,8 +98,8 @@ async def test_a_unit_cannot_touch_another_units_ticket(embedded_client: httpx.A
     c = embedded_client
     tn = await pending_ticket(c, who, 3)
     await act(c, who["agent"], tn, "dispatch", {"department_code": "env"})
-    for action, body in [("accept", None), ("reply", {"text": "x"}), ("notes", {"text": "x"}),
-                         ("return", {"reason_code": "not_our_remit"})]:
+    for action, body in [("accept", None), ("reply", {"text": "x"}), ("add_note", {"text": "x"}),
+                         ("return_ticket", {"reason_code": "not_our_remit"})]:
         problem = await act(c, who["hrss"], tn, action, body, status=404)
         assert "no ticket" in problem["detail"]
     assert (await c.get(f"/api/v1/tickets/{tn}/lifecycle", headers=who["hrss"])).status_code == 404
@@ -107,11 +111,11 @@ async def test_return_then_redispatch_to_the_right_unit(embedded_client: httpx.A
     c = embedded_client
     tn = await pending_ticket(c, who, 4)
     await act(c, who["agent"], tn, "dispatch", {"department_code": "env"})
-    bad = await act(c, who["env"], tn, "return", {"reason_code": "too_busy"}, status=422)
+    bad = await act(c, who["env"], tn, "return_ticket", {"reason_code": "too_busy"}, status=422)
     assert "not_our_remit" in bad["allowed_reasons"]
-    await act(c, who["env"], tn, "return", {"reason_code": "other"}, status=422)  # "other" needs a note
+    await act(c, who["env"], tn, "return_ticket", {"reason_code": "other"}, status=422)  # "other" needs a note
 
-    t = await act(c, who["env"], tn, "return", {"reason_code": "not_our_remit", "note": "属劳动纠纷"})
+    t = await act(c, who["env"], tn, "return_ticket", {"reason_code": "not_our_remit", "note": "属劳动纠纷"})
     assert t["status"] == "returned"
     assert t["lifecycle"]["return_reason"] == "not_our_remit"
     assert t["lifecycle"]["return_count"] == 1
@@ -119,7 +123,7 @@ async def test_return_then_redispatch_to_the_right_unit(embedded_client: httpx.A
     assert sorted(illegal["allowed_actions"]) == sorted(
         ["redispatch", "resolve_return", "merge", "refuse", "reclassify", "add_note"])
 
-    t = await act(c, who["agent"], tn, "resolve-return", {"decision": "redispatch", "department_code": "hrss"})
+    t = await act(c, who["agent"], tn, "resolve_return", {"decision": "redispatch", "department_code": "hrss"})
     assert t["status"] == "dispatched" and t["department_code"] == "hrss"
     redispatched = t["events"][-1]
     assert redispatched["kind"] == "redispatched"
@@ -135,8 +139,8 @@ async def test_a_disputed_return_goes_back_to_the_same_unit(embedded_client: htt
     c = embedded_client
     tn = await pending_ticket(c, who, 5)
     await act(c, who["agent"], tn, "dispatch", {"department_code": "env"})
-    await act(c, who["env"], tn, "return", {"reason_code": "outside_jurisdiction"})
-    t = await act(c, who["supervisor"], tn, "resolve-return", {"decision": "dispute", "note": "属贵单位职责"})
+    await act(c, who["env"], tn, "return_ticket", {"reason_code": "outside_jurisdiction"})
+    t = await act(c, who["supervisor"], tn, "resolve_return", {"decision": "dispute", "note": "属贵单位职责"})
     assert t["status"] == "dispute_review"
     t = await act(c, who["supervisor"], tn, "redispatch", {"department_code": "env", "reason": "争议审核维持原派"})
     assert t["status"] == "dispatched" and t["department_code"] == "env"
@@ -149,19 +153,19 @@ async def test_extension_approved_and_refused(embedded_client: httpx.AsyncClient
     for tn in (a, b):
         await act(c, who["agent"], tn, "dispatch", {"department_code": "env"})
         await act(c, who["env"], tn, "accept")
-    await act(c, who["env"], a, "extension", {"days": 11, "reason": "需检测"}, status=422)
+    await act(c, who["env"], a, "request_extension", {"days": 11, "reason": "需检测"}, status=422)
     before = (await c.get(f"/api/v1/tickets/{a}", headers=who["agent"])).json()["reply_due_at"]
-    t = await act(c, who["env"], a, "extension", {"days": 5, "reason": "需第三方检测"})
+    t = await act(c, who["env"], a, "request_extension", {"days": 5, "reason": "需第三方检测"})
     assert t["status"] == "extension_requested"
-    await act(c, who["agent"], a, "extension-decision", {"approve": True}, status=403)  # the supervisor decides
-    t = await act(c, who["supervisor"], a, "extension-decision", {"approve": True, "days": 3})
+    await act(c, who["agent"], a, "decide_extension", {"approve": True}, status=403)  # the supervisor decides
+    t = await act(c, who["supervisor"], a, "decide_extension", {"approve": True, "days": 3})
     assert t["status"] == "in_progress"
     assert (t["lifecycle"]["extension_state"], t["lifecycle"]["extension_days"]) == ("approved", 3)
     assert before is not None and t["reply_due_at"] > before  # the deadline moved out
-    await act(c, who["env"], a, "extension", {"days": 2, "reason": "再次延期"}, status=409)  # once only
+    await act(c, who["env"], a, "request_extension", {"days": 2, "reason": "再次延期"}, status=409)  # once only
 
-    await act(c, who["env"], b, "extension", {"days": 5, "reason": "需第三方检测"})
-    t = await act(c, who["supervisor"], b, "extension-decision", {"approve": False, "note": "理由不充分"})
+    await act(c, who["env"], b, "request_extension", {"days": 5, "reason": "需第三方检测"})
+    t = await act(c, who["supervisor"], b, "decide_extension", {"approve": False, "note": "理由不充分"})
     assert t["status"] == "in_progress" and t["lifecycle"]["extension_state"] == "refused"
     assert t["events"][-1]["kind"] == "extension_refused"
 
@@ -175,11 +179,11 @@ async def test_unsatisfied_callback_reopens_with_the_same_unit(embedded_client: 
         await act(c, who["env"], tn, "accept")
         await act(c, who["env"], tn, "reply", {"text": f"第{round_}次答复"})
         if round_ == 1:
-            t = await act(c, who["agent"], tn, "callback", {"satisfaction": "unsatisfied", "note": "噪音仍在"})
+            t = await act(c, who["agent"], tn, "record_callback", {"satisfaction": "unsatisfied", "note": "噪音仍在"})
             assert t["status"] == "reopened"
             assert t["department_code"] == "env"
             assert t["lifecycle"]["reopen_count"] == 1
-    t = await act(c, who["agent"], tn, "callback", {"satisfaction": "basically_satisfied"})
+    t = await act(c, who["agent"], tn, "record_callback", {"satisfaction": "basically_satisfied"})
     assert t["status"] == "called_back" and t["lifecycle"]["satisfaction"] == "basically_satisfied"
     t = await act(c, who["agent"], tn, "close")
     assert t["status"] == "closed" and t["lifecycle"]["closed_at"] is not None
@@ -204,8 +208,8 @@ async def test_merge_into_an_open_ticket(embedded_client: httpx.AsyncClient, who
 async def test_hand_off_refuse_and_answer_directly(embedded_client: httpx.AsyncClient, who: dict[str, H]) -> None:
     c = embedded_client
     fire, junk, question, complaint = [await pending_ticket(c, who, n) for n in (12, 13, 14, 15)]
-    await act(c, who["agent"], fire, "hand-off", {"line": "112"}, status=422)
-    t = await act(c, who["agent"], fire, "hand-off", {"line": "119", "note": "厂房起火"})
+    await act(c, who["agent"], fire, "hand_off", {"line": "112"}, status=422)
+    t = await act(c, who["agent"], fire, "hand_off", {"line": "119", "note": "厂房起火"})
     assert t["status"] == "handed_off" and t["lifecycle"]["handed_off_to"] == "119"
 
     await act(c, who["agent"], junk, "refuse", {"reason_code": "nonsense"}, status=422)
@@ -214,14 +218,14 @@ async def test_hand_off_refuse_and_answer_directly(embedded_client: httpx.AsyncC
     assert t["allowed_actions"] == ["add_note"]
 
     await act(c, who["agent"], question, "reclassify", {"type": "consultation", "topic": "social_insurance"})
-    t = await act(c, who["agent"], question, "answer", {"answer": "社保转移请登录广东政务服务网办理"})
+    t = await act(c, who["agent"], question, "answer_directly", {"answer": "社保转移请登录广东政务服务网办理"})
     assert t["status"] == "answered_directly" and t["lifecycle"]["reply_text"].startswith("社保")
 
     await act(c, who["agent"], complaint, "reclassify", {"type": "complaint"})
-    refused = await act(c, who["agent"], complaint, "answer", {"answer": "不处理"}, status=409)
+    refused = await act(c, who["agent"], complaint, "answer_directly", {"answer": "不处理"}, status=409)
     assert "needs a unit" in refused["detail"]
     await act(c, who["agent"], complaint, "dispatch", {"department_code": "env"})
-    await act(c, who["env"], complaint, "answer", {"answer": "x"}, status=403)  # not a unit's to do
+    await act(c, who["env"], complaint, "answer_directly", {"answer": "x"}, status=403)  # not a unit's to do
 
 
 async def test_reclassify_records_what_changed(embedded_client: httpx.AsyncClient, who: dict[str, H]) -> None:
@@ -262,7 +266,7 @@ async def test_lifecycle_view_and_machine(embedded_client: httpx.AsyncClient, wh
     await act(c, who["agent"], tn, "dispatch", {"department_code": "env"})
     view = (await c.get(f"/api/v1/tickets/{tn}/lifecycle", headers=who["env"])).json()
     assert view["status"] == "dispatched"
-    assert set(view["allowed_actions"]) == {"accept", "co_accept", "co_reply", "return_ticket", "add_note"}
+    assert set(view["allowed_actions"]) == {"accept", "return_ticket", "add_note"}
     m = (await c.get("/api/v1/lifecycle", headers=who["agent"])).json()
     assert "returned" in m["states"] and "closed" in m["terminal"]
     assert {a["name"] for a in m["actions"]} >= {"dispatch", "record_callback", "merge"}

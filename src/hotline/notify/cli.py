@@ -34,8 +34,11 @@ async def _status(settings: Settings) -> int:
     db = Database(settings.database_url)
     try:
         async with db.unit_of_work() as session:
-            for kind, pending, failing, oldest in await repository.backlog(session):
-                print(f"{kind:<16} pending {pending:>7}  failing {failing:>7}  oldest {oldest.isoformat()}")
+            rows = await repository.backlog(session)
+        for kind, pending, failing, oldest in rows:
+            print(f"{kind:<16} pending {pending:>7}  failing {failing:>7}  oldest {oldest.isoformat()}")
+        if not rows:
+            print("the outbox is empty: everything was delivered")
     finally:
         await db.dispose()
     return 0

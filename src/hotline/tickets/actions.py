@@ -220,10 +220,15 @@ async def _redispatch(session: AsyncSession, principal: Principal, t: Ticket, ac
 
 
 async def accept(session: AsyncSession, principal: Principal, tracking_number: str,
-                 note: str | None = None) -> Acted:
-    """签收: the lead unit (or a co-handling unit, for its part) takes the ticket on."""
+                 note: str | None = None, co: bool = False) -> Acted:
+    """签收: the lead unit (or a co-handling unit, for its part) takes the ticket on.
+
+    `co=True` asks for the co-handler's action explicitly (a lead unit gets 403).
+    """
     t = await load(session, principal, tracking_number)
     mine = await _own_assignment(session, t, principal)
+    if co and (mine is None or mine.role != CO):
+        raise Forbidden("only a co-handling unit signs for its part; the lead unit accepts the ticket")
     if mine is not None and mine.role == CO:
         lc.check("co_accept", t.status, principal.role)
         if mine.accepted_at is not None:
@@ -258,7 +263,7 @@ async def add_progress(session: AsyncSession, principal: Principal, tracking_num
 
 
 async def reply(session: AsyncSession, principal: Principal, tracking_number: str, text: str,
-                override_co_handlers: bool = False) -> Acted:
+                override_co_handlers: bool = False, co: bool = False) -> Acted:
     """办结回复: the lead unit's reply for the whole ticket, or a co-handling unit's reply on its part.
 
     The lead is refused while a co-handling unit has not replied, unless the centre (a supervisor
@@ -268,6 +273,8 @@ async def reply(session: AsyncSession, principal: Principal, tracking_number: st
     text = _require_text(text, "the reply")
     mine = await _own_assignment(session, t, principal)
     now = utcnow()
+    if co and (mine is None or mine.role != CO):
+        raise Forbidden("only a co-handling unit replies on its part; the lead unit replies for the ticket")
     if mine is not None and mine.role == CO:
         lc.check("co_reply", t.status, principal.role)
         if mine.replied_at is not None:
@@ -523,3 +530,21 @@ async def assignments(session: AsyncSession, ticket: Ticket) -> Sequence[TicketA
     if ticket.department_code and not any(a.role == LEAD for a in rows):
         return rows  # dispatched by the router: the lead's row is made on its first action
     return sorted(rows, key=lambda a: (a.role != LEAD, a.id))
+
+
+CO_ACTIONS = frozenset({"co_accept", "co_reply"})
+LEAD_ONLY = frozenset({"accept", "add_progress", "reply", "return_ticket", "request_extension"})
+
+
+def allowed_for(ticket: Ticket, principal: Principal, units: Sequence[TicketAssignment]) -> list[str]:
+    """What this caller may do next: the machine's moves for its role, narrowed by its part on the ticket."""
+    names = lc.allowed_actions_for(ticket.status, principal.role)
+    if principal.role != Role.DEPARTMENT:
+        return [n for n in names if n not in CO_ACTIONS]
+    if principal.department_code == ticket.department_code:
+        return [n for n in names if n not in CO_ACTIONS]
+    mine = next((a for a in units if a.department_code == principal.department_code), None)
+    if mine is None:
+        return []
+    done = {"co_accept": mine.accepted_at is not None, "co_reply": mine.replied_at is not None}
+    return [n for n in names if n not in LEAD_ONLY and not done.get(n, False)]

@@ -1,5 +1,7 @@
 """Lifecycle actions over HTTP: `POST /api/v1/tickets/{tracking_number}/{action}`, each idempotent.
 
+`{action}` is the action's name in the state machine, the same names a 409 and `allowed_actions` list.
+
 Who may do what is the state machine's table (tickets/lifecycle.py); a department reaches only
 the tickets assigned to it (404 otherwise). Every action answers with the updated ticket.
 """
@@ -20,9 +22,27 @@ from hotline.tickets import actions, queries
 from hotline.tickets import lifecycle as lc
 from hotline.tickets import lifecycle_repository as repo
 from hotline.tickets.lifecycle_schemas import (
-    ActionOut, AnswerIn, AssignmentOut, CallbackIn, DispatchIn, ExtensionDecisionIn, ExtensionIn, HandOffIn,
-    LifecycleOut, MachineOut, MergeIn, NoteIn, ProgressIn, ReclassifyIn, RefuseIn, ReplyIn, ResolveReturnIn,
-    ReturnIn, TextIn, TicketActed, TicketLifecycle,
+    ActionOut,
+    AnswerIn,
+    AssignmentOut,
+    CallbackIn,
+    DispatchIn,
+    ExtensionDecisionIn,
+    ExtensionIn,
+    HandOffIn,
+    LifecycleOut,
+    MachineOut,
+    MergeIn,
+    NoteIn,
+    ProgressIn,
+    ReclassifyIn,
+    RefuseIn,
+    ReplyIn,
+    ResolveReturnIn,
+    ReturnIn,
+    TextIn,
+    TicketActed,
+    TicketLifecycle,
 )
 from hotline.tickets.models import Ticket
 from hotline.tickets.schemas import TicketEventOut
@@ -46,7 +66,7 @@ async def _lifecycle(session: AsyncSession, principal: Principal, ticket: Ticket
     units = await actions.assignments(session, ticket)
     return TicketLifecycle(tracking_number=ticket.tracking_number, status=ticket.status, lifecycle=out,
                            assignments=[AssignmentOut.model_validate(a) for a in units],
-                           allowed_actions=lc.allowed_actions_for(ticket.status, principal.role))
+                           allowed_actions=actions.allowed_for(ticket, principal, units))
 
 
 async def _acted(session: AsyncSession, principal: Principal, acted: actions.Acted, idem: Idempotency) -> Response:
@@ -101,7 +121,15 @@ async def accept(tracking_number: str, session: SessionDep, principal: CurrentPr
         session, principal, tracking_number, body.note if body else None))
 
 
-@router.post("/{tracking_number}/progress", response_model=TicketActed, responses=RESPONSES)
+@router.post("/{tracking_number}/co_accept", response_model=TicketActed, responses=RESPONSES)
+async def co_accept(tracking_number: str, session: SessionDep, principal: CurrentPrincipal, idem: Idempotency,
+                    body: NoteIn | None = None) -> Response:
+    """A co-handling unit (协办单位) signs for its part (the same as `accept` from a co-handler)."""
+    return await _run(session, principal, idem, lambda: actions.accept(
+        session, principal, tracking_number, body.note if body else None, co=True))
+
+
+@router.post("/{tracking_number}/add_progress", response_model=TicketActed, responses=RESPONSES)
 async def add_progress(tracking_number: str, body: ProgressIn, session: SessionDep, principal: CurrentPrincipal,
                        idem: Idempotency) -> Response:
     """A progress note from the lead unit (say whether the citizen has been contacted)."""
@@ -117,7 +145,15 @@ async def reply(tracking_number: str, body: ReplyIn, session: SessionDep, princi
         session, principal, tracking_number, body.text, body.override_co_handlers))
 
 
-@router.post("/{tracking_number}/return", response_model=TicketActed, responses=RESPONSES)
+@router.post("/{tracking_number}/co_reply", response_model=TicketActed, responses=RESPONSES)
+async def co_reply(tracking_number: str, body: TextIn, session: SessionDep, principal: CurrentPrincipal,
+                   idem: Idempotency) -> Response:
+    """A co-handling unit's reply on its part (the same as `reply` from a co-handler)."""
+    return await _run(session, principal, idem, lambda: actions.reply(
+        session, principal, tracking_number, body.text, co=True))
+
+
+@router.post("/{tracking_number}/return_ticket", response_model=TicketActed, responses=RESPONSES)
 async def return_ticket(tracking_number: str, body: ReturnIn, session: SessionDep, principal: CurrentPrincipal,
                         idem: Idempotency) -> Response:
     """退单: the lead unit sends the ticket back with a reason code, before its return deadline."""
@@ -125,7 +161,7 @@ async def return_ticket(tracking_number: str, body: ReturnIn, session: SessionDe
         session, principal, tracking_number, body.reason_code, body.note))
 
 
-@router.post("/{tracking_number}/resolve-return", response_model=TicketActed, responses=RESPONSES)
+@router.post("/{tracking_number}/resolve_return", response_model=TicketActed, responses=RESPONSES)
 async def resolve_return(tracking_number: str, body: ResolveReturnIn, session: SessionDep,
                          principal: CurrentPrincipal, idem: Idempotency) -> Response:
     """The centre's answer to a return: re-dispatch to the right unit, or dispute the return."""
@@ -133,7 +169,7 @@ async def resolve_return(tracking_number: str, body: ResolveReturnIn, session: S
         session, principal, tracking_number, body.decision, body.department_code, body.co_departments, body.note))
 
 
-@router.post("/{tracking_number}/extension", response_model=TicketActed, responses=RESPONSES)
+@router.post("/{tracking_number}/request_extension", response_model=TicketActed, responses=RESPONSES)
 async def request_extension(tracking_number: str, body: ExtensionIn, session: SessionDep,
                             principal: CurrentPrincipal, idem: Idempotency) -> Response:
     """延期申请: the lead unit asks for more working days."""
@@ -141,7 +177,7 @@ async def request_extension(tracking_number: str, body: ExtensionIn, session: Se
         session, principal, tracking_number, body.days, body.reason))
 
 
-@router.post("/{tracking_number}/extension-decision", response_model=TicketActed, responses=RESPONSES)
+@router.post("/{tracking_number}/decide_extension", response_model=TicketActed, responses=RESPONSES)
 async def decide_extension(tracking_number: str, body: ExtensionDecisionIn, session: SessionDep,
                            principal: CurrentPrincipal, idem: Idempotency) -> Response:
     """The centre approves (deadline recalculated) or refuses an extension."""
@@ -149,7 +185,7 @@ async def decide_extension(tracking_number: str, body: ExtensionDecisionIn, sess
         session, principal, tracking_number, body.approve, body.days, body.note))
 
 
-@router.post("/{tracking_number}/callback", response_model=TicketActed, responses=RESPONSES)
+@router.post("/{tracking_number}/record_callback", response_model=TicketActed, responses=RESPONSES)
 async def record_callback(tracking_number: str, body: CallbackIn, session: SessionDep,
                           principal: CurrentPrincipal, idem: Idempotency) -> Response:
     """回访: the citizen's satisfaction; unsatisfied reopens the ticket (重办) with the same unit."""
@@ -173,7 +209,7 @@ async def merge(tracking_number: str, body: MergeIn, session: SessionDep, princi
         session, principal, tracking_number, body.into, body.note))
 
 
-@router.post("/{tracking_number}/hand-off", response_model=TicketActed, responses=RESPONSES)
+@router.post("/{tracking_number}/hand_off", response_model=TicketActed, responses=RESPONSES)
 async def hand_off(tracking_number: str, body: HandOffIn, session: SessionDep, principal: CurrentPrincipal,
                    idem: Idempotency) -> Response:
     """转警: hand an emergency to 110, 119, 120 or 122."""
@@ -189,7 +225,7 @@ async def refuse(tracking_number: str, body: RefuseIn, session: SessionDep, prin
         session, principal, tracking_number, body.reason_code, body.note))
 
 
-@router.post("/{tracking_number}/answer", response_model=TicketActed, responses=RESPONSES)
+@router.post("/{tracking_number}/answer_directly", response_model=TicketActed, responses=RESPONSES)
 async def answer_directly(tracking_number: str, body: AnswerIn, session: SessionDep, principal: CurrentPrincipal,
                           idem: Idempotency) -> Response:
     """直接办结: the agent answers a consultation at once; no unit is involved."""
@@ -206,7 +242,7 @@ async def reclassify(tracking_number: str, body: ReclassifyIn, session: SessionD
         reason=body.reason))
 
 
-@router.post("/{tracking_number}/notes", response_model=TicketActed, responses=RESPONSES)
+@router.post("/{tracking_number}/add_note", response_model=TicketActed, responses=RESPONSES)
 async def add_note(tracking_number: str, body: TextIn, session: SessionDep, principal: CurrentPrincipal,
                    idem: Idempotency) -> Response:
     """An internal note on the ticket's timeline."""
