@@ -110,7 +110,7 @@ async def test_embedded_mode_keeps_ticket_events_local(db: Database, pg_url: str
     async with client_for(create_app(settings, roles=("api", "gateway", "outbox"))) as c:
         r = await c.post("/channels/web", json={"phone": "13800138000", "text": "你好，咨询一下"})
         tn = r.json()["tracking_number"]
-        r = await c.post(f"/api/v1/tickets/{tn}/notes", json={"text": "来电补充"}, headers=agent_headers)
+        r = await c.post(f"/api/v1/tickets/{tn}/add_note", json={"text": "来电补充"}, headers=agent_headers)
         assert r.status_code == 200, r.text
 
         async def delivered() -> bool:
