@@ -222,7 +222,7 @@ def hotline_env(db_url: str, bootstrap: str, topic: str, group: str) -> dict[str
     return {**payloads.gateway_env(), "HOTLINE_DATABASE_URL": db_url, "HOTLINE_KAFKA_BOOTSTRAP": bootstrap,
             "HOTLINE_KAFKA_INTAKE_TOPIC": topic, "HOTLINE_KAFKA_ROUTER_GROUP": group,
             "HOTLINE_KAFKA_ENABLE_IDEMPOTENCE": "false", "HOTLINE_LOG_LEVEL": "WARNING",
-            "HOTLINE_ENVIRONMENT": "test", "HOTLINE_SPOOL_PATH": str(RESULTS / f"spool-{topic}.db")}
+            "HOTLINE_ENVIRONMENT": "test", "HOTLINE_ROUTER_METRICS_PORT": str(free_port()), "HOTLINE_SPOOL_PATH": str(RESULTS / f"spool-{topic}.db")}
 
 
 async def count_intake(conn: asyncpg.Connection, keys: list[str]) -> int:
