@@ -107,3 +107,14 @@ async def test_a_ticket_from_a_call_is_linked_to_the_call(world: World) -> None:
     assert r.status_code == 201, r.text
     call = (await world.client.get("/api/v1/calls/pbx-777", headers=agent)).json()
     assert call["tracking_number"] == r.json()["tracking_number"]
+
+
+async def test_password_guessing_is_slowed_down(world: World) -> None:
+    await create_key(world.db, "agent", name="laoli", password="the right one")
+    statuses = [(await world.client.post("/api/v1/auth/login", json={"name": "laoli", "password": f"guess {i}"}))
+                for i in range(11)]
+    assert [r.status_code for r in statuses[:10]] == [401] * 10
+    assert statuses[10].status_code == 429 and int(statuses[10].headers["retry-after"]) > 0
+    # Even the right password waits: the limit is on attempts, not on failures.
+    r = await world.client.post("/api/v1/auth/login", json={"name": "laoli", "password": "the right one"})
+    assert r.status_code == 429

@@ -24,6 +24,8 @@ from hotline.auth.schemas import (
     PrincipalPage,
 )
 from hotline.kit.cursors import decode_id_cursor, encode_id_cursor
+from hotline.kit.errors import TooManyRequests
+from hotline.kit.ratelimit import RateLimiter
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 
@@ -34,9 +36,23 @@ def _admin_out(row: PrincipalRecord, keys: list[ApiKey]) -> PrincipalAdminOut:
                              keys=[ApiKeyOut.model_validate(k) for k in keys])
 
 
+def _check_login_rate(request: Request, name: str, per_minute: int) -> None:
+    """Guessing passwords costs the guesser a minute per few tries (and spares our CPU: argon2)."""
+    limiters = getattr(request.app.state, "login_limiters", None)
+    if limiters is None:
+        # An address gets ten times a name's budget: a whole shift signs in from one office NAT.
+        limiters = request.app.state.login_limiters = (RateLimiter(per_minute), RateLimiter(per_minute * 10))
+    client = request.client.host if request.client else "?"
+    waits = [w for w in (limiters[0].check(name.lower()), limiters[1].check(client)) if w]
+    if waits:
+        retry = int(max(waits)) + 1
+        raise TooManyRequests(f"too many sign-in attempts; try again in {retry} s", retry_after=retry)
+
+
 @router.post("/auth/login", response_model=LoginOut)
-async def login(body: LoginIn, session: SessionDep, settings: SettingsDep) -> LoginOut:
+async def login(request: Request, body: LoginIn, session: SessionDep, settings: SettingsDep) -> LoginOut:
     """Console sign-in: a name and password give a bearer token that expires."""
+    _check_login_rate(request, body.name, settings.login_attempts_per_minute)
     token, expires_at, p = await service.login(session, body.name, body.password, settings.secret_key,
                                                timedelta(hours=settings.console_session_hours))
     return LoginOut(token=token, expires_at=expires_at,

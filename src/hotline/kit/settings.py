@@ -103,6 +103,7 @@ class Settings(BaseSettings):
 
     secret_key: str = DEV_SECRET
     console_session_hours: int = 12  # a console login's token lives this long
+    login_attempts_per_minute: int = 10  # per name and per client address (429 beyond)
 
     @property
     def embedded(self) -> bool:

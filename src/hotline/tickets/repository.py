@@ -20,7 +20,7 @@ from hotline.kit.cursors import (
     encode_id_cursor,
 )
 from hotline.kit.db import insert_ignoring_conflicts
-from hotline.tickets.models import CitizenContact, Ticket, TicketEvent
+from hotline.tickets.models import CitizenContact, Ticket, TicketAssignment, TicketEvent
 
 # Other domains page with these names (the cursors live in kit.cursors now).
 encode_cursor = encode_id_cursor
@@ -123,13 +123,10 @@ def readable(principal: Principal) -> ColumnElement[bool]:
     if principal.role == Role.DEPARTMENT and principal.department_code:
         code = principal.department_code
         cond: ColumnElement[bool] = Ticket.department_code == code
-        # Co-handling units (lifecycle issue): included as soon as the table exists.
-        assignments = Ticket.metadata.tables.get("ticket_assignments")
-        if assignments is not None:
-            mine = select(assignments.c.ticket_id).where(assignments.c.department_code == code)
-            if "state" in assignments.c:  # a withdrawn co-handler no longer works the ticket
-                mine = mine.where(assignments.c.state != "withdrawn")
-            cond = or_(cond, Ticket.id.in_(mine))
+        # Co-handling units (协办) too; a withdrawn assignment (re-dispatched away) no longer counts.
+        mine = select(TicketAssignment.ticket_id).where(TicketAssignment.department_code == code,
+                                                         TicketAssignment.state != "withdrawn")
+        cond = or_(cond, Ticket.id.in_(mine))
         return cond
     return false()
 
