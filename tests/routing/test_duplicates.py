@@ -105,7 +105,7 @@ async def test_duplicates_within_one_router_batch_are_linked(db: Database, pg_ur
         events = (await s.scalars(select(TicketEvent).where(TicketEvent.kind == "probable_duplicate"))).all()
     a, lone, b = (rows[m.tracking_number] for m in batch)
     assert b.probable_duplicate_of == a.id and b.issue_cluster_id == a.id == a.issue_cluster_id
-    assert lone.probable_duplicate_of is None and lone.issue_cluster_id == lone.id
+    assert lone.probable_duplicate_of is None and lone.issue_cluster_id is None  # on its own
     assert [e.ticket_id for e in events] == [b.id]
 
 
@@ -113,7 +113,18 @@ def test_window_limits_what_counts_as_a_duplicate() -> None:
     now = datetime.now(UTC)
     old = Item(1, 7, "town-tangxia", None, now - timedelta(days=5), shingles(SMELL))
     new = Item(2, 7, "town-tangxia", None, now, shingles(SMELL_AGAIN))
-    [link] = link_batch([new], [old], duplicate_similarity=0.6, hot_similarity=0.2,
-                        duplicate_since=now - timedelta(hours=72), hot_since=now - timedelta(days=7))
+    links = link_batch([new], [old], duplicate_similarity=0.6, hot_similarity=0.2,
+                       duplicate_since=now - timedelta(hours=72), hot_since=now - timedelta(days=7))
+    link = next(lk for lk in links if lk.id == 2)
     assert link.duplicate_of is None  # older than the duplicate window …
-    assert link.cluster_id == 1  # … but still the same issue for the hot-issue board
+    assert link.cluster_id == 1  # … but still the same issue for the hot-issue board,
+    assert [(lk.id, lk.cluster_id) for lk in links if lk.id == 1] == [(1, 1)]  # whose first it is
+
+
+def test_unrelated_tickets_need_no_update() -> None:
+    now = datetime.now(UTC)
+    old = Item(1, 7, "town-tangxia", None, now, shingles(SMELL))
+    new = [Item(2, 8, "town-tangxia", None, now, shingles("塘厦镇林村社区的路灯坏了好几天了")),
+           Item(3, 9, "town-changan", None, now, shingles(SMELL))]
+    assert link_batch(new, [old], duplicate_similarity=0.6, hot_similarity=0.2,
+                      duplicate_since=now - timedelta(hours=72), hot_since=now - timedelta(days=7)) == []

@@ -20,11 +20,11 @@ _KEEP = re.compile(r"[\u4e00-\u9fff0-9a-zA-Z]+")
 # Bigrams in nearly every ticket: they say nothing about which matter it is.
 _COMMON = frozenset({"投诉", "举报", "反映", "咨询", "请问", "你好", "您好", "我们", "我要", "希望", "问题", "处理",
                      "相关", "部门", "东莞", "政府", "市民", "谢谢", "感谢", "一下", "现在", "这个", "没有", "已经"})
-# A bigram carried by more than 1/20 of the candidates (and more than this many) does not pick
+# A bigram carried by more than 1% of a town's candidates (and more than this many) does not pick
 # candidates: it is in too many tickets to say which matter this is. It still counts in the likeness.
-_MIN_POSTINGS = 50
+_MIN_POSTINGS = 20
 # How many of the best-sharing candidates get their exact likeness computed.
-_VERIFY = 40
+_VERIFY = 30
 # A citizen writing again about the same place needs less textual likeness to be "again".
 SAME_CITIZEN_OVERLAP = 0.35
 
@@ -67,7 +67,8 @@ class Link:
 
 def link_batch(new: Sequence[Item], recent: Sequence[Item], *, duplicate_similarity: float,
                hot_similarity: float, duplicate_since: datetime, hot_since: datetime) -> list[Link]:
-    """For each new ticket (in order), its probable duplicate and its cluster."""
+    """The new tickets (in order) that have a probable duplicate or join a cluster, and the
+    earlier tickets that became a cluster's root; unrelated tickets are left out."""
     pool: list[Item] = list(recent)
     # Only a ticket in the same place or from the same citizen can match: one index per town,
     # holding only the bigrams this batch has (a C-level set intersection per candidate).
@@ -91,12 +92,14 @@ def link_batch(new: Sequence[Item], recent: Sequence[Item], *, duplicate_similar
 
     for i in range(len(pool)):
         add(i)
-    links = []
+    links: list[Link] = []
+    roots: set[int] = set()
+    dups: dict[int, tuple[Item, float, str]] = {}
     for item in new:
         # Candidates by their rarer shared bigrams (cheap), then the exact likeness of the best few.
         counts: Counter[int] = Counter()
         if item.town_code is not None:
-            cap = max(_MIN_POSTINGS, town_size[item.town_code] // 20)
+            cap = max(_MIN_POSTINGS, town_size[item.town_code] // 100)
             for g in item.shingles:
                 posting = index.get((item.town_code, g))
                 if posting and len(posting) <= cap:
@@ -134,12 +137,25 @@ def link_batch(new: Sequence[Item], recent: Sequence[Item], *, duplicate_similar
             cluster_of = best_cluster[1]
         else:
             cluster_of = None
-        item.cluster_id = (cluster_of.cluster_id or cluster_of.id) if cluster_of else item.id
+        if cluster_of is not None:
+            if cluster_of.cluster_id is None:
+                # The first ticket of a new cluster: it becomes the root (stored on it too).
+                cluster_of.cluster_id = cluster_of.id
+                roots.add(cluster_of.id)
+            item.cluster_id = cluster_of.cluster_id
         if best_dup is not None:
             score, other, why = best_dup
-            links.append(Link(item.id, item.cluster_id, other.id, other.tracking_number, round(score, 4), why))
-        else:
-            links.append(Link(item.id, item.cluster_id))
+            dups[item.id] = (other, round(score, 4), why)
         pool.append(item)
         add(len(pool) - 1)
+    # Only what changed is written: a ticket on its own keeps no cluster (NULL), so a batch of
+    # unrelated tickets costs no UPDATE at all.
+    new_ids = {item.id for item in new}
+    for item in new:
+        dup = dups.get(item.id)
+        if item.cluster_id is not None or dup is not None:
+            links.append(Link(item.id, item.cluster_id or item.id, dup[0].id if dup else None,
+                              dup[0].tracking_number if dup else None, dup[1] if dup else 0.0,
+                              dup[2] if dup else None))
+    links += [Link(r, r) for r in sorted(roots - new_ids)]
     return links

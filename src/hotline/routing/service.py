@@ -129,8 +129,13 @@ async def after_ingest(session: AsyncSession, tracking_numbers: Sequence[str], s
                        duplicate_similarity=settings.duplicate_similarity,
                        hot_similarity=settings.hot_issue_similarity,
                        duplicate_since=dup_since, hot_since=hot_since)
+    new_ids = {r.id for r in new_rows}
     await repository.set_links(session, [{"id": lk.id, "issue_cluster_id": lk.cluster_id,
-                                          "probable_duplicate_of": lk.duplicate_of} for lk in links])
+                                          "probable_duplicate_of": lk.duplicate_of}
+                                         for lk in links if lk.id in new_ids])
+    # Earlier tickets that just became a cluster's first: their duplicate link stays as it was.
+    await repository.set_links(session, [{"id": lk.id, "issue_cluster_id": lk.cluster_id}
+                                         for lk in links if lk.id not in new_ids])
     events: list[dict[str, Any]] = []
     for lk in links:
         if lk.duplicate_of is not None:
