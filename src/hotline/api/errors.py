@@ -41,6 +41,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(DBAPIError)
+    @app.exception_handler(OSError)  # a refused or reset connection before SQLAlchemy wraps it
     async def _database_down(_: Request, exc: Exception) -> JSONResponse:
         log.error("database error: %s", type(exc).__name__)
         body = {"type": "about:blank", "title": "Service unavailable", "status": 503,
