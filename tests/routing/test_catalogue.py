@@ -155,3 +155,30 @@ async def test_only_admins_edit_the_catalogue(embedded_client: httpx.AsyncClient
     r = await embedded_client.put("/api/v1/admin/catalogue", content=HEADER + "n,环境保护,*,*,env,,噪音,\n",
                                   headers={**agent, "content-type": "text/csv"})
     assert r.status_code == 403
+
+
+async def test_catalogue_cli_loads_and_shows_versions(db: Database, pg_url: str, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    import argparse
+    import asyncio
+
+    from hotline.routing.dispatch_cli import catalogue
+    from tests.conftest import settings_for
+
+    good = tmp_path / "catalogue.csv"
+    good.write_text(HEADER + "noise,环境保护,*,*,env,@town,噪音|扰民,\n", encoding="utf-8")
+    bad = tmp_path / "bad.csv"
+    bad.write_text(HEADER + "noise,环境保护,*,*,env,,噪音,\nx,卫生计生,*,*,hospital-7,,医院,\n", encoding="utf-8")
+    settings = settings_for(pg_url)
+
+    def run(**kw: object) -> int:
+        ns = argparse.Namespace(**{"file": None, "note": None, "by": "ops", **kw})
+        return catalogue(ns, settings)
+
+    assert await asyncio.to_thread(run, action="load", file=bad) == 1
+    assert "line 3: unknown unit code 'hospital-7'" in capsys.readouterr().err
+    assert await asyncio.to_thread(run, action="load", file=good, note="from the CLI") == 0
+    assert "catalogue version 1 is active (1 rules)" in capsys.readouterr().out
+    assert await asyncio.to_thread(run, action="show") == 0
+    shown = capsys.readouterr().out
+    assert shown.startswith("# dispatch catalogue version 1 (database)")
+    assert "noise,环境保护,*,*,env,@town,噪音|扰民," in shown
