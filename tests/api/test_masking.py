@@ -32,7 +32,6 @@ async def test_a_department_never_sees_the_reporter(world: World) -> None:
         "poll": await c.get(f"/api/v1/departments/{LEAD}/tickets", headers=dept),
         "export": await c.get("/api/v1/tickets/export", headers=dept),
         "accept": await c.post(f"/api/v1/tickets/{tn}/accept", headers=dept, json={}),
-        "note": await c.post(f"/api/v1/tickets/{tn}/notes", headers=dept, json={"text": "已派员核查"}),
     }
     for where, r in responses.items():
         assert r.status_code == 200, (where, r.text)
@@ -43,6 +42,20 @@ async def test_a_department_never_sees_the_reporter(world: World) -> None:
     assert responses["poll"].json()["items"][0]["citizen"]["hidden"] is True
     assert "保密" in responses["export"].text
     assert await audit_rows(world, tn) == []  # nothing was revealed, so nothing to audit
+
+
+async def test_the_timeline_gives_no_handle_on_the_reporter(world: World) -> None:
+    # A web message without a client id is keyed by a hash of phone + text: a unit knowing the text
+    # could try every phone number against it, so that key is not in a department's timeline.
+    c, tn = world.client, world.lead_ticket
+    as_unit = (await c.get(f"/api/v1/tickets/{tn}/events", headers=world.as_("department"))).json()["items"]
+    as_centre = (await c.get(f"/api/v1/tickets/{tn}/events", headers=world.as_("agent"))).json()["items"]
+    received_unit = next(e for e in as_unit if e["kind"] == "received")
+    received_centre = next(e for e in as_centre if e["kind"] == "received")
+    assert "external_id" in (received_centre["data"] or {})
+    assert "external_id" not in (received_unit["data"] or {})
+    detail = (await c.get(f"/api/v1/tickets/{tn}", headers=world.as_("department"))).json()
+    assert all("external_id" not in (e["data"] or {}) for e in detail["events"])
 
 
 async def test_a_citizen_who_asked_for_confidentiality_is_hidden_too(world: World) -> None:

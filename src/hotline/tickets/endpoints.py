@@ -24,7 +24,6 @@ from hotline.tickets.schemas import (
     CitizenLookup,
     NewTicket,
     TicketDetail,
-    TicketEventOut,
     TicketEventPage,
     TicketOut,
     TicketPage,
@@ -88,7 +87,7 @@ async def create_ticket(
                                          settings.tracking_prefix)
     out, ticket, events = await queries.ticket_detail(session, principal, ticket.tracking_number, reveal=False)
     detail = TicketDetail(**out.model_dump(), routing=ticket.routing,
-                          events=[TicketEventOut.model_validate(e) for e in events])
+                          events=events)
     return await idem.respond(201, detail, headers={"Location": f"/api/v1/tickets/{ticket.tracking_number}"})  # type: ignore[return-value]
 
 
@@ -142,7 +141,7 @@ async def get_ticket(session: SessionDep, principal: TicketReader, tracking_numb
     """One ticket with its full event timeline (a protected citizen is shown to the centre only, audited)."""
     out, ticket, events = await queries.ticket_detail(session, principal, tracking_number)
     return TicketDetail(**out.model_dump(), routing=ticket.routing,
-                        events=[TicketEventOut.model_validate(e) for e in events])
+                        events=events)
 
 
 @router.get("/{tracking_number}/events", response_model=TicketEventPage)
@@ -156,7 +155,7 @@ async def ticket_events(
     events = await repository.events_page(session, ticket.id, limit + 1, after)
     more = len(events) > limit
     events = events[:limit]
-    return TicketEventPage(items=[TicketEventOut.model_validate(e) for e in events],
+    return TicketEventPage(items=queries.events_out(principal, ticket, events),
                            next_cursor=encode_id_cursor(events[-1].id) if more else None)
 
 

@@ -17,7 +17,7 @@ from hotline.auth.principal import Principal
 from hotline.kit.errors import NotFound
 from hotline.tickets import repository
 from hotline.tickets.models import CitizenContact, Ticket, TicketEvent
-from hotline.tickets.schemas import CitizenOut, TicketOut
+from hotline.tickets.schemas import CitizenOut, TicketEventOut, TicketOut
 
 MASKED = CitizenOut(name=None, phone=None, email=None, hidden=True)
 
@@ -56,7 +56,7 @@ async def readable_ticket(session: AsyncSession, principal: Principal, tracking_
 
 async def ticket_detail(
     session: AsyncSession, principal: Principal, tracking_number: str, reveal: bool = True
-) -> tuple[TicketOut, Ticket, Sequence[TicketEvent]]:
+) -> tuple[TicketOut, Ticket, list[TicketEventOut]]:
     """One ticket and its timeline; the centre sees a protected identity, and that view is audited."""
     ticket = await readable_ticket(session, principal, tracking_number)
     citizens = await repository.citizens_by_ids(session, [ticket.citizen_id])
@@ -65,7 +65,22 @@ async def ticket_detail(
     if reveal and ticket.confidential and citizen is not None:
         await auth.record_identity_views(session, principal, [ticket.id], "ticket_detail")
     events = await repository.events_of(session, ticket.id)
-    return ticket_out(ticket, citizen, reveal), ticket, events
+    return ticket_out(ticket, citizen, reveal), ticket, events_out(principal, ticket, events)
+
+
+# Timeline data that can point back at a protected citizen: a web message without its own id is
+# keyed by a hash of phone + text (intake.schema.content_key), which a unit that knows the text
+# could brute-force over the phone numbers.
+IDENTIFYING_EVENT_DATA = frozenset({"external_id", "phone", "name", "email", "identity", "citizen", "caller"})
+
+
+def events_out(principal: Principal, ticket: Ticket, events: Sequence[TicketEvent]) -> list[TicketEventOut]:
+    """The timeline as this principal may see it (pydantic copies: the stored events are untouched)."""
+    out = [TicketEventOut.model_validate(e) for e in events]
+    if principal.is_centre or not ticket.confidential:
+        return out
+    return [e.model_copy(update={"data": {k: v for k, v in e.data.items() if k not in IDENTIFYING_EVENT_DATA}})
+            if e.data else e for e in out]
 
 
 def page_etag(principal: Principal, params: str, keys: Sequence[tuple[int, datetime]]) -> str:
