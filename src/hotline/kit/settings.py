@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     model_dir: Path = Path("./models")
     # Smart dispatch (src/hotline/routing): dispatch automatically at or above this confidence,
     # otherwise the manual queue (待派单) with suggestions; the catalogue is re-read this often.
+    # The shared training data (`hotline train --target type` joins the shipped labels with it).
+    shared_data_dir: Path = Path("../shared/data")
     dispatch_confidence_threshold: float = Field(0.6, ge=0, le=1)
     catalogue_refresh_seconds: float = 30.0
     # Duplicates (并单) and hot issues: look back this far; similarity is character-bigram overlap.
