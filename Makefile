@@ -25,6 +25,7 @@ bench: $(STAMP)  ## print throughput, latency and memory figures (never fails on
 
 train: $(STAMP)  ## train the routing models from ../shared/data into HOTLINE_MODEL_DIR
 	$(BIN)/hotline train --data ../shared/data/citizen_messages_train.csv --target topic
+	$(BIN)/hotline train --target type --shared-dir ../shared/data
 
 lint: $(STAMP)
 	$(BIN)/ruff check src channels tests
