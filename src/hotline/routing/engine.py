@@ -175,7 +175,8 @@ class Router:
             rule = MANUAL
             reasons.append("no catalogue rule and no unambiguous place: manual dispatch")
         if decided is None and town is not None:
-            decided = next(c for c in candidates if c.rule == "fallback:town")
+            decided = next((c for c in candidates if c.lead == town),
+                           _Candidate(town, [], 1.0, "fallback:town", [place.reason or ""]))
 
         lead: str | None = decided.lead if decided else None
         co = list(decided.co) if decided else []
