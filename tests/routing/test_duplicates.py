@@ -128,3 +128,20 @@ def test_unrelated_tickets_need_no_update() -> None:
            Item(3, 9, "town-changan", None, now, shingles(SMELL))]
     assert link_batch(new, [old], duplicate_similarity=0.6, hot_similarity=0.2,
                       duplicate_since=now - timedelta(hours=72), hot_since=now - timedelta(days=7)) == []
+
+
+async def test_duplicates_and_hot_issues_work_on_the_sqlite_default(sqlite_url: str) -> None:
+    database = Database(sqlite_url)
+    try:
+        handler = IntakeHandler(database, settings=settings_for(sqlite_url))
+        await handler([_message(0, SMELL, "+8613800138000")])
+        await handler([_message(1, SMELL_AGAIN, "+8613900139000"), _message(2, SMELL_VARIANTS[0], "+8613700137000")])
+        from datetime import timedelta as td
+
+        from hotline.routing import repository
+
+        async with database.unit_of_work() as s:
+            [hot] = await repository.hot_issues(s, datetime.now(UTC) - td(days=1), 3, 10)
+        assert hot["ticket_count"] == 3 and hot["town_code"] == "town-tangxia"
+    finally:
+        await database.dispose()
