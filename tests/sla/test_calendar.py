@@ -217,3 +217,20 @@ def test_whole_day_arithmetic_matches_counting_day_by_day(start: datetime, secon
     assert cal.working_seconds_between(at, due) == seconds
     later = at + timedelta(seconds=span)
     assert cal.working_seconds_between(at, later) <= span
+
+
+def test_holiday_file_from_settings_and_a_broken_one(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from hotline.sla.calendar import calendar_from_settings
+    from tests.conftest import settings_for
+
+    good = tmp_path / "holidays.json"
+    good.write_text(json.dumps(HOLIDAYS_2027), "utf-8")
+    cal = calendar_from_settings(settings_for("sqlite://", holiday_file=good, business_hours="09:00-17:00"))
+    assert cal.source_of(2027) == "loaded" and cal.working_day_seconds == 8 * 3600
+
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"2027": {"holidays": ["2027-02-30"]}}', "utf-8")
+    with caplog.at_level(logging.ERROR):
+        cal = calendar_from_settings(settings_for("sqlite://", holiday_file=broken))
+    assert cal.source_of(2027) == "fallback-mon-fri"
+    assert "unusable" in caplog.text

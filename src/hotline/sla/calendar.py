@@ -424,7 +424,12 @@ def set_calendar(calendar: WorkCalendar | None) -> None:
 def calendar_from_settings(settings: Any) -> WorkCalendar:
     cal = WorkCalendar(settings.timezone, parse_business_hours(settings.business_hours))
     if settings.holiday_file:
-        cal.load(read_holiday_file(settings.holiday_file))
+        try:
+            cal.load(read_holiday_file(settings.holiday_file))
+        except CalendarError:
+            # Loud, not fatal: the years it would have given fall back (and are flagged) instead
+            # of stopping the router; the admin API and CLI refuse a bad file outright.
+            log.exception("HOTLINE_HOLIDAY_FILE %s is unusable; ignoring it", settings.holiday_file)
     return cal
 
 
