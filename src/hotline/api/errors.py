@@ -7,7 +7,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hotline.kit.errors import HotlineError
@@ -39,11 +39,42 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(body, status_code=exc.status_code, media_type=PROBLEM,
                             headers=getattr(exc, "headers", None))
 
+    @app.exception_handler(DataError)
+    async def _bad_value(_: Request, exc: DataError) -> JSONResponse:
+        # A value the database cannot hold (an id beyond 64 bits, a malformed date): the client's.
+        log.info("database refused a value: %s", type(exc.orig).__name__ if exc.orig else "DataError")
+        return _problem(422, "Invalid value", "a value in the request is out of range or malformed")
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(_: Request, exc: IntegrityError) -> JSONResponse:
+        text = str(exc.orig).lower()
+        if "foreign key" in text:
+            return _problem(422, "Unknown reference",
+                            "the request names something that does not exist (e.g. an unknown unit code)")
+        return _problem(409, "Conflict", "the request conflicts with existing data (a duplicate)")
+
     @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
     @app.exception_handler(DBAPIError)
     @app.exception_handler(OSError)  # a refused or reset connection before SQLAlchemy wraps it
     async def _database_down(_: Request, exc: Exception) -> JSONResponse:
-        log.error("database error: %s", type(exc).__name__)
-        body = {"type": "about:blank", "title": "Service unavailable", "status": 503,
-                "detail": "the database is not available; retry later"}
-        return JSONResponse(body, status_code=503, media_type=PROBLEM, headers={"Retry-After": "5"})
+        if isinstance(exc, DBAPIError) and not _is_connection_error(exc):
+            log.exception("database error", exc_info=exc)
+            return _problem(500, "Internal error", "the request failed inside hotline; it has been logged")
+        log.error("database unavailable: %s", type(exc).__name__)
+        return _problem(503, "Service unavailable", "the database is not available; retry later",
+                        {"Retry-After": "5"})
+
+
+def _problem(status: int, title: str, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def _is_connection_error(exc: DBAPIError) -> bool:
+    """Whether the database is away (503) rather than the statement wrong (500)."""
+    if exc.connection_invalidated or isinstance(exc, (OperationalError, InterfaceError)):
+        return True
+    text = f"{type(exc.orig).__name__} {exc.orig}".lower()
+    return any(w in text for w in ("connection", "connect", "terminat", "shutdown", "starting up",
+                                   "cannotconnect", "closed"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
 
 from hotline.api.deps import SessionDep
@@ -18,6 +18,7 @@ from hotline.kit.cursors import decode_id_cursor as decode_cursor
 from hotline.kit.cursors import encode_id_cursor as encode_cursor
 
 router = APIRouter(prefix="/api/v1/knowledge", tags=["knowledge"])
+ArticleId = Annotated[int, Path(ge=1, le=2**63 - 1, description="the article's id")]
 
 STATUSES = ("draft", "published", "archived")
 
@@ -60,14 +61,14 @@ async def create(session: SessionDep, principal: CurrentPrincipal, body: Article
 
 
 @router.get("/articles/{article_id}", response_model=ArticleOut)
-async def get(session: SessionDep, principal: TicketReader, article_id: int,
+async def get(session: SessionDep, principal: TicketReader, article_id: ArticleId,
               version: int | None = None) -> ArticleOut:
     """One article, its current version or the `version` asked for."""
     return await service.get(session, principal, article_id, version)
 
 
 @router.get("/articles/{article_id}/versions", response_model=list[ArticleOut])
-async def versions(session: SessionDep, principal: TicketReader, article_id: int) -> list[ArticleOut]:
+async def versions(session: SessionDep, principal: TicketReader, article_id: ArticleId) -> list[ArticleOut]:
     """Every version of an article, oldest first, with who wrote each."""
     current = await service.get(session, principal, article_id)
     a = await repository.get(session, article_id)
@@ -77,7 +78,7 @@ async def versions(session: SessionDep, principal: TicketReader, article_id: int
 
 
 @router.put("/articles/{article_id}", response_model=ArticleOut)
-async def update(session: SessionDep, principal: CurrentPrincipal, article_id: int,
+async def update(session: SessionDep, principal: CurrentPrincipal, article_id: ArticleId,
                  body: ArticleIn) -> ArticleOut:
     """Edit an article: a new version; tickets answered with an older one still cite it."""
     out = await service.update(session, principal, article_id, body)
@@ -86,7 +87,7 @@ async def update(session: SessionDep, principal: CurrentPrincipal, article_id: i
 
 
 @router.post("/articles/{article_id}/{status}", response_model=ArticleOut)
-async def set_status(session: SessionDep, principal: CurrentPrincipal, article_id: int,
+async def set_status(session: SessionDep, principal: CurrentPrincipal, article_id: ArticleId,
                      status: str) -> ArticleOut:
     """Publish, unpublish (draft) or archive an article (`publish`, `draft`, `archive`)."""
     target = {"publish": "published", "draft": "draft", "archive": "archived"}.get(status)

@@ -11,6 +11,7 @@ from hotline.departments import repository as departments
 from hotline.intake.schema import IntakeMessage
 from hotline.kit.db import Database
 from hotline.kit.settings import Settings, get_settings
+from hotline.knowledge import selfservice
 from hotline.routing.engine import Router
 from hotline.routing.service import after_ingest
 from hotline.tickets.service import IngestOutcome, RouteBatch, ingest
@@ -43,9 +44,16 @@ class IntakeHandler:
                 messages = [m for m in messages if not is_call_event(m)]
             if isinstance(self.route, Router):
                 await self.route.refresh(session)  # the active catalogue version, cached
-            outcomes = await ingest(session, messages, self.route, self._directory)
+            # Status look-ups (查询 DG…) get an answer and no ticket; "1" after a self-served answer
+            # asks for a person again.
+            messages, looked_up = await selfservice.before_ingest(session, messages)
+            route = await selfservice.prepare(session, self.route, self.settings.self_service_threshold,
+                                              messages)
+            outcomes = await ingest(session, messages, route, self._directory)
             # 并单/hot issues and the router's emergency/refusal flags, in the same unit of work.
             await after_ingest(session, [o.tracking_number for o in outcomes if o.created], self.settings)
+            await selfservice.after_ingest(session, outcomes)
+            outcomes += looked_up
         created = sum(o.created for o in outcomes)
         log.info("ingested batch of %d: %d new tickets", len(messages), created)
         return outcomes
