@@ -23,8 +23,9 @@ from hotline.tickets.models import Ticket
 from tests.conftest import ARTIFACTS
 from tests.support.broker import Broker, free_port
 from tests.support.kafka import create_topic, eventually
+from tests.support.ledger import record
 
-pytestmark = pytest.mark.kafka
+pytestmark = [pytest.mark.kafka, pytest.mark.fault]
 HOTLINE = str(Path(sys.executable).with_name("hotline"))
 
 
@@ -85,8 +86,10 @@ async def test_two_routers_share_partitions_and_survive_losing_one(
                 r.send_signal(signal.SIGTERM)
                 r.wait(20)
 
-    assert await count(Ticket) == 400
-    assert await count(IntakeRecord) == 400
+    stored, tickets = await count(IntakeRecord), await count(Ticket)
+    record(sent=400, lost=400 - stored, duplicated=tickets - stored)
+    assert tickets == 400
+    assert stored == 400
     a, b = routed(logs[0]), routed(logs[1])
     assert a > 0 and b > 0, (a, b)  # the work was split
     assert b >= 200  # the survivor took over what the killed one left

@@ -21,8 +21,9 @@ from tests.support import private_pg
 from tests.support.auth import headers_for
 from tests.support.broker import Broker
 from tests.support.kafka import create_topic, eventually
+from tests.support.ledger import record
 
-pytestmark = [pytest.mark.kafka,
+pytestmark = [pytest.mark.kafka, pytest.mark.fault,
               pytest.mark.skipif(not private_pg.available(), reason="PostgreSQL server binaries not installed")]
 
 
@@ -85,6 +86,8 @@ async def test_database_restart_under_load(private_postgres: private_pg.PrivateP
     finally:
         stop.set()
         await router
-    assert await count(IntakeRecord) == n
-    assert await count(Ticket) == n
+    stored, tickets = await count(IntakeRecord), await count(Ticket)
+    record(sent=n, lost=n - stored, duplicated=tickets - stored)
+    assert stored == n
+    assert tickets == n
     await db.dispose()
