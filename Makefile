@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install bench train lint clean
+.PHONY: run test install bench soak train lint clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,9 @@ test: $(STAMP)  ## install and run the whole suite (starts its own Kafka-protoco
 
 bench: $(STAMP)  ## print throughput, latency and memory figures (never fails on speed)
 	$(BIN)/python -m bench.run
+
+soak: $(STAMP)  ## N minutes of messages through real processes with faults injected; prints lost/duplicated
+	$(BIN)/python -m bench.soak --minutes $${MINUTES:-3}
 
 train: $(STAMP)  ## train the routing models from ../shared/data into HOTLINE_MODEL_DIR
 	$(BIN)/hotline train --data ../shared/data/citizen_messages_train.csv --target topic
