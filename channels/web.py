@@ -59,6 +59,7 @@ def validation_errors(exc: ValidationError) -> list[dict[str, Any]]:
 class WebAdapter:
     name: ClassVar[str] = "web"
     routes: ClassVar[tuple[Route, ...]] = (Route("POST", "/channels/web"),)
+    public: ClassVar[bool] = True  # no platform signs it: rate-limited per sender and per address
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings

@@ -40,9 +40,20 @@ def to_response(reply: Reply) -> Response:
 def build_router(settings: Settings) -> APIRouter:
     router = APIRouter(tags=["channels"])
     sender_limiter = RateLimiter(settings.web_rate_limit_per_minute)
+    # Public intake (no platform signature: the web form, Open311) is also limited per client IP,
+    # before the body is even read. Behind a proxy, run uvicorn with --proxy-headers and
+    # --forwarded-allow-ips so the client's address is the citizen's, not the proxy's.
+    ip_limiter = RateLimiter(settings.public_rate_limit_per_ip_per_minute)
 
     def endpoint_for(adapter: ChannelAdapter):  # type: ignore[no-untyped-def]
+        public = getattr(adapter, "public", False)
+
         async def endpoint(request: Request) -> Response:
+            if public and request.client is not None and request.method == "POST":
+                wait = ip_limiter.check(f"{adapter.name}:{request.client.host}")
+                if wait is not None:
+                    raise TooManyRequests("too many messages from this address; wait and retry",
+                                          retry_after=math.ceil(wait))
             body = await read_body(request, settings.max_body_bytes)
             inbound = InboundRequest(
                 method=request.method,
