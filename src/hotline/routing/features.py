@@ -79,3 +79,63 @@ class TypeCueFeatures:
     def set_params(self, **params: Any) -> TypeCueFeatures:
         self.head = params.get("head", self.head)
         return self
+
+
+class CharNgramHasher:
+    """Counts of hashed character n-grams, computed for the whole batch at once in numpy.
+
+    Does what sklearn's `HashingVectorizer(analyzer="char")` does, several times faster: the
+    batch becomes one array of code points, every n-gram a rolling hash of it, and n-grams
+    that would straddle two messages are dropped. Collisions are as rare as any 2**bits hash.
+    """
+
+    _PRIME = np.uint64(0x100000001B3)  # FNV-1a
+    _MIX = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing spreads the high bits
+
+    def __init__(self, ngram_range: tuple[int, int] = (1, 3), bits: int = 18,
+                 preprocessor: Any = None) -> None:
+        self.ngram_range = ngram_range
+        self.bits = bits
+        self.preprocessor = preprocessor
+
+    @property
+    def n_features(self) -> int:
+        return 1 << self.bits
+
+    def fit(self, texts: Sequence[str], y: Any = None) -> CharNgramHasher:
+        return self
+
+    def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
+        docs = [self.preprocessor(t) for t in texts] if self.preprocessor else list(texts)
+        lengths = np.fromiter((len(d) for d in docs), dtype=np.int64, count=len(docs))
+        codes = np.frombuffer("".join(docs).encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+        owner = np.repeat(np.arange(len(docs), dtype=np.int64), lengths)
+        shift = np.uint64(64 - self.bits)
+        rows, cols = [], []
+        lo, hi = self.ngram_range
+        with np.errstate(over="ignore"):  # uint64 arithmetic wraps on purpose
+            for n in range(lo, hi + 1):
+                m = len(codes) - n + 1
+                if m <= 0:
+                    continue
+                h = np.full(m, np.uint64(0xCBF29CE484222325) ^ np.uint64(n), dtype=np.uint64)
+                for k in range(n):
+                    h = (h ^ codes[k:k + m]) * self._PRIME
+                same = owner[:m] == owner[n - 1:n - 1 + m]  # inside one message
+                rows.append(owner[:m][same])
+                cols.append(((h[same] * self._MIX) >> shift).astype(np.int64))
+        r = np.concatenate(rows) if rows else np.empty(0, dtype=np.int64)
+        c = np.concatenate(cols) if cols else np.empty(0, dtype=np.int64)
+        counts = sparse.csr_matrix((np.ones(len(r), dtype=np.float32), (r, c)),
+                                   shape=(len(docs), self.n_features))
+        counts.sum_duplicates()
+        return counts
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        return {"ngram_range": self.ngram_range, "bits": self.bits,
+                "preprocessor": self.preprocessor}
+
+    def set_params(self, **params: Any) -> CharNgramHasher:
+        for k, v in params.items():
+            setattr(self, k, v)
+        return self

@@ -49,26 +49,25 @@ def build_pipeline(target: str) -> Any:
     cue words of `features.TYPE_CUES` (subject and body apart) — and logistic regression.
     """
     from sklearn.calibration import CalibratedClassifierCV
-    from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer, TfidfVectorizer
+    from sklearn.feature_extraction.text import TfidfTransformer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import FeatureUnion, Pipeline
     from sklearn.svm import LinearSVC
 
-    from hotline.routing.features import TypeCueFeatures
+    from hotline.routing.features import CharNgramHasher, TypeCueFeatures
 
     if target == "type":
-        chars = TfidfVectorizer(preprocessor=model_text, analyzer="char", ngram_range=(1, 2),
-                                sublinear_tf=True, dtype=np.float32)
+        chars = Pipeline([("hash", CharNgramHasher((1, 2), bits=16, preprocessor=model_text)),
+                          ("tfidf", TfidfTransformer(sublinear_tf=True))])
         return Pipeline([
             ("features", FeatureUnion([("chars", chars), ("cues", TypeCueFeatures(head=40))])),
             ("clf", LogisticRegression(C=5.0, class_weight="balanced", max_iter=3000)),
         ])
-    hashed = HashingVectorizer(preprocessor=model_text, analyzer="char", ngram_range=(1, 3),
-                               n_features=2**18, alternate_sign=False, norm=None,
-                               dtype=np.float32)
+    chars = Pipeline([("hash", CharNgramHasher((1, 3), bits=18, preprocessor=model_text)),
+                      ("tfidf", TfidfTransformer(sublinear_tf=True))])
     svm = LinearSVC(C=0.7, class_weight="balanced")
     return Pipeline([
-        ("features", Pipeline([("hash", hashed), ("tfidf", TfidfTransformer(sublinear_tf=True))])),
+        ("features", chars),
         ("clf", CalibratedClassifierCV(svm, method="sigmoid", cv=3, ensemble=False)),
     ])
 

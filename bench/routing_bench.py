@@ -1,0 +1,207 @@
+"""Learned routing models: how good, how fast, how big. Prints figures; never fails on them.
+
+    .venv/bin/python -m bench.routing_bench [--folds 5] [--skip-jieba]
+
+Reads ../shared/data (never committed) and the shipped type labels. Prints:
+- topic macro-F1, k-fold cross-validated on citizen_messages_train.csv, for character n-grams
+  (the shipped model) and for jieba words, on the segmented text as given and on raw-looking
+  text (the segmented rows joined without spaces), plus on real raw messages: the rows of the
+  two raw files that are also in the training file (matched by text, judged by the folds that
+  did not train on them);
+- type macro-F1 on the held-out 100 labelled messages: the model vs the keyword rules alone;
+- messages/s for topic + type prediction at batch 500 on one core;
+- resident memory of a process that has loaded both models (the router's share of its 400 MB).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+# One core: no BLAS threads. Must be set before numpy is imported.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import csv
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+from sklearn.metrics import f1_score
+from sklearn.model_selection import StratifiedKFold
+
+from hotline.routing.models import CORE_TYPE_LABELS, TextClassifier, build_pipeline
+from hotline.routing.rules import classify_type
+from hotline.routing.text import model_text, ticket_text
+from hotline.routing.training import read_labelled_csv, shipped_type_labels
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+RAW_FILES = ("messages_with_replies.csv", "messages_unlabelled.csv")
+BATCH = 500
+
+
+def _raw_rows() -> list[tuple[str, str, str]]:
+    out = []
+    for name in RAW_FILES:
+        with (DATA / name).open(newline="", encoding="utf-8") as f:
+            out += [(name, r["id"], ticket_text(r["subject"], r["body"])) for r in csv.DictReader(f)]
+    return out
+
+
+def real_raw_matches(train_texts: list[str], raw: list[tuple[str, str, str]]) -> dict[int, str]:
+    """Training row → the same message as a citizen typed it, found in the raw files by
+    shared 5-character shingles (the training copy lost its stop words and punctuation)."""
+    def shingles(s: str) -> set[str]:
+        return {s[i:i + 5] for i in range(max(1, len(s) - 4))}
+
+    index: dict[str, list[int]] = defaultdict(list)
+    sizes = []
+    for i, t in enumerate(train_texts):
+        sh = shingles(model_text(t)[:200])
+        sizes.append(len(sh))
+        for g in sh:
+            index[g].append(i)
+    out: dict[int, str] = {}
+    for _, _, text in raw:
+        votes: dict[int, int] = defaultdict(int)
+        for g in shingles(model_text(text)[:260]):
+            rows = index.get(g, ())
+            if len(rows) < 50:  # a shingle in many rows says nothing
+                for i in rows:
+                    votes[i] += 1
+        if votes:
+            best = max(votes, key=votes.__getitem__)
+            if votes[best] / sizes[best] > 0.5:
+                out[best] = text
+    return out
+
+
+def jieba_pipeline():  # type: ignore[no-untyped-def]
+    """The same classifier on jieba words (uni- and bigrams) instead of character n-grams."""
+    import jieba
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.pipeline import Pipeline
+    from sklearn.svm import LinearSVC
+
+    jieba.setLogLevel(60)
+    words = TfidfVectorizer(preprocessor=model_text, tokenizer=jieba.lcut, token_pattern=None,
+                            lowercase=False, ngram_range=(1, 2), sublinear_tf=True, min_df=2)
+    svm = LinearSVC(C=0.7, class_weight="balanced")
+    return Pipeline([("features", words),
+                     ("clf", CalibratedClassifierCV(svm, method="sigmoid", cv=3, ensemble=False))])
+
+
+def topic_cv(name: str, make, texts: list[str], labels: np.ndarray,  # type: ignore[no-untyped-def]
+             matches: dict[int, str], folds: int) -> None:
+    started = time.monotonic()
+    seg = np.empty(len(labels), dtype=object)
+    joined = np.empty(len(labels), dtype=object)
+    real_gold: list[str] = []
+    real_pred: list[str] = []
+    split = StratifiedKFold(folds, shuffle=True, random_state=0).split(texts, labels)
+    for k, (tr, te) in enumerate(split, start=1):
+        print(f"  {name}: fold {k}/{folds}", file=sys.stderr, flush=True)
+        model = make().fit([texts[i] for i in tr], labels[tr])
+        seg[te] = model.predict([texts[i] for i in te])
+        joined[te] = model.predict([re.sub(r"\s+", "", texts[i]) for i in te])
+        held = [i for i in te if i in matches]
+        real_pred += list(model.predict([matches[i] for i in held]))
+        real_gold += [labels[i] for i in held]
+    f1 = lambda g, p: f1_score(g, p, average="macro")
+    print(f"topic {name:<16} macro-F1 {folds}-fold: segmented {f1(labels, seg):.4f}, "
+          f"raw-looking {f1(labels, joined):.4f}, real raw (n={len(real_gold)}) "
+          f"{f1(real_gold, real_pred):.4f} acc {np.mean(np.array(real_gold) == np.array(real_pred)):.4f}"
+          f"  [{time.monotonic() - started:.0f} s]", flush=True)
+
+
+def type_scores(folds: int) -> tuple[TextClassifier, list[str]]:
+    train, held_out = shipped_type_labels(DATA)
+    core = list(CORE_TYPE_LABELS)
+    gold = [e.label for e in held_out]
+    model = TextClassifier.train([e.text for e in train], [e.label for e in train], "type")
+    learned = [p.label for p in model.predict([e.text for e in held_out])]
+    rules = [classify_type(e.text)[0] for e in held_out]
+    x = [e.text for e in train]
+    y = np.array([e.label for e in train])
+    cv_pred = np.empty(len(y), dtype=object)
+    for tr, te in StratifiedKFold(folds, shuffle=True, random_state=0).split(x, y):
+        fold_model = build_pipeline("type").fit([x[i] for i in tr], y[tr])
+        cv_pred[te] = fold_model.predict([x[i] for i in te])
+    print(f"type  macro-F1 (5 core types) held-out n={len(gold)}: model "
+          f"{f1_score(gold, learned, labels=core, average='macro'):.4f}, keyword rules alone "
+          f"{f1_score(gold, rules, labels=core, average='macro'):.4f}; model {folds}-fold CV on the "
+          f"{len(y)} training rows {f1_score(y, cv_pred, labels=core, average='macro'):.4f}", flush=True)
+    return model, [e.text for e in held_out]
+
+
+MEMORY_PROBE = """
+import gc, sys
+from hotline.routing.models import load_models
+import hotline.worker  # the router process: FastAPI-free, but SQLAlchemy, aiokafka, …
+models = load_models(sys.argv[1])
+assert models.topic is not None and models.type is not None
+texts = sys.argv[2:] * 100
+models.topic.predict(texts); models.type.predict(texts)
+gc.collect()
+status = open("/proc/self/status").read()
+print(int([l for l in status.splitlines() if l.startswith("VmRSS")][0].split()[1]) // 1024)
+"""
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--folds", type=int, default=5)
+    p.add_argument("--skip-jieba", action="store_true", help="the jieba comparison takes minutes")
+    a = p.parse_args()
+    if not (DATA / "citizen_messages_train.csv").is_file():
+        print(f"no shared data at {DATA}: nothing to measure")
+        return
+    warnings.simplefilter("ignore")
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core
+
+    examples = read_labelled_csv(DATA / "citizen_messages_train.csv")
+    texts = [e.text for e in examples]
+    labels = np.array([e.label for e in examples])
+    raw = _raw_rows()
+    matches = real_raw_matches(texts, raw)
+    topic_cv("char 1-3-grams", lambda: build_pipeline("topic"), texts, labels, matches, a.folds)
+    if not a.skip_jieba:
+        topic_cv("jieba words", jieba_pipeline, texts, labels, matches, a.folds)
+
+    type_model, _ = type_scores(a.folds)
+    topic_model = TextClassifier.train(texts, list(labels), "topic")
+
+    batches = [[t for _, _, t in raw[i:i + BATCH]] for i in range(0, len(raw) - BATCH + 1, BATCH)]
+    topic_model.predict(batches[0])  # warm
+    started = time.process_time()
+    for b in batches:
+        topic_model.predict(b)
+    topic_cpu = time.process_time() - started
+    started = time.process_time()
+    for b in batches:
+        type_model.predict(b)
+    type_cpu = time.process_time() - started
+    n = sum(len(b) for b in batches)
+    print(f"speed (batch {BATCH}, one core, {n} raw messages): topic {n / topic_cpu:.0f} msg/s, "
+          f"type {n / type_cpu:.0f} msg/s, both {n / (topic_cpu + type_cpu):.0f} msg/s", flush=True)
+
+    with tempfile.TemporaryDirectory() as d:
+        topic_model.save(Path(d) / "topic.joblib")
+        type_model.save(Path(d) / "type.joblib")
+        sizes = {f.name: f.stat().st_size / 1e6 for f in Path(d).iterdir()}
+        rss = subprocess.run([sys.executable, "-c", MEMORY_PROBE, d, *batches[0][:5]],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    print(f"memory: a router process with both models loaded holds {rss} MB resident "
+          f"(model files: " + ", ".join(f"{k} {v:.1f} MB" for k, v in sorted(sizes.items())) + ")")
+
+
+if __name__ == "__main__":
+    main()
