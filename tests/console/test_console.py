@@ -60,6 +60,15 @@ async def test_take_a_call_dispatch_reply_and_watch_the_board(
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
 
+    # A supervisor's board before anything happens this month.
+    board = await (await browser.new_context(viewport={"width": 1366, "height": 768})).new_page()  # type: ignore[attr-defined]
+    board.on("pageerror", lambda e: errors.append(str(e)))
+    await login(board, server.url, "李班长", "super-pass-1")
+    await board.wait_for_selector("#ticket-form")
+    await board.click("text=督办看板")
+    await board.wait_for_selector("#board-updated")
+    assert "生态环境局" not in (await board.text_content("main") or "")
+
     # An agent takes a call: the form suggests a unit as the agent types.
     await login(page, server.url, "王芳", "agent-pass-1")
     await page.wait_for_selector("#ticket-form")
@@ -92,7 +101,10 @@ async def test_take_a_call_dispatch_reply_and_watch_the_board(
     await dept.click(f"tr[data-tn='{number}']")
     await dept.click("button[data-action=accept]")
     await dept.click("text=确认签收")
-    await dept.wait_for_selector("button[data-action=reply]")
+    try:
+        await dept.wait_for_selector("button[data-action=reply]", timeout=10_000)
+    finally:
+        await dept.screenshot(path=str(SHOTS / "4b-department-accepted.png"))
     await dept.click("button[data-action=reply]")
     await dept.fill("#f-text", "已责令施工单位停止夜间施工，并对其处以罚款。")
     await dept.click("text=确认办结回复")
@@ -100,11 +112,11 @@ async def test_take_a_call_dispatch_reply_and_watch_the_board(
     await dept.screenshot(path=str(SHOTS / "5-department-replied.png"))
     assert "已责令施工单位" in (await dept.text_content("main") or "")
 
-    # A supervisor's board shows the unit's figures.
-    board = await (await browser.new_context(viewport={"width": 1366, "height": 768})).new_page()  # type: ignore[attr-defined]
-    board.on("pageerror", lambda e: errors.append(str(e)))
-    await login(board, server.url, "李班长", "super-pass-1")
-    await board.goto(f"{server.url}/console/#/board")
+    # The supervisor's board now shows the unit: its open deadline while dispatched, then its
+    # figures for the month once it has replied.
+    await board.reload()
     await board.wait_for_selector("#board-updated")
     await board.screenshot(path=str(SHOTS / "6-board.png"))
+    text = await board.text_content("main") or ""
+    assert "市生态环境局" in text and "100.0%" in text
     assert errors == []

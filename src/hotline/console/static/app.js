@@ -104,7 +104,7 @@ function h(tag, attrs = {}, ...children) {
     else if (k === "html") el.innerHTML = v; // only for server-escaped highlight snippets
     else el.setAttribute(k, v === true ? "" : v);
   }
-  for (const c of children.flat()) if (c !== null && c !== undefined) el.append(c instanceof Node ? c : String(c));
+  for (const c of children.flat(Infinity)) if (c !== null && c !== undefined) el.append(c instanceof Node ? c : String(c));
   return el;
 }
 
@@ -331,9 +331,14 @@ pages.queues = async (params) => {
 // 工单详情: everything about one ticket, and the actions legal in its state for this user.
 pages.ticket = async (params, tn) => {
   await loadUnits();
-  const t = await api(`/api/v1/tickets/${encodeURIComponent(tn)}`);
+  const [t, life] = await Promise.all([
+    api(`/api/v1/tickets/${encodeURIComponent(tn)}`),
+    api(`/api/v1/tickets/${encodeURIComponent(tn)}/lifecycle`, { quiet: true }).catch(() => null),
+  ]);
   const citizen = t.citizen || {};
-  const actions = t.allowed_actions || [];
+  const actions = life?.allowed_actions || [];
+  const lc = life?.lifecycle || {};
+  const units = (life?.assignments || []).filter((a) => a.role !== "lead");
   const actionBox = h("div", { id: "action-form" });
   const showForm = (name) => {
     const [label, fields] = ACTIONS[name] || [name, []];
@@ -384,7 +389,9 @@ pages.ticket = async (params, tn) => {
             due("派单时限", t.dispatch_due_at), due("办结时限", t.reply_due_at)),
           t.subject ? h("h2", { style: "margin-top:.8rem" }, t.subject) : null,
           h("p", { style: "white-space:pre-wrap" }, t.text),
-          t.reply_text ? [h("h2", {}, "答复"), h("p", { style: "white-space:pre-wrap" }, t.reply_text)] : null),
+          units.length ? h("p", { class: "muted" }, "协办单位：", units.map((a) => `${unitName(a.department_code)}（${a.replied_at ? "已回复" : a.accepted_at ? "已签收" : "待签收"}）`).join("、")) : null,
+          lc.reply_text ? [h("h2", {}, "答复"), h("p", { style: "white-space:pre-wrap", id: "ticket-reply" }, lc.reply_text)] : null,
+          lc.satisfaction ? h("p", {}, "回访满意度：", CHOICES.satisfaction[lc.satisfaction] || lc.satisfaction) : null),
         h("div", { class: "card", style: "margin-top:1rem" }, h("h2", {}, "可执行操作"),
           actions.length ? h("div", { class: "actions", id: "actions" }, actions.map((a) => h("button", { "data-action": a, onclick: () => showForm(a) }, ACTIONS[a]?.[0] || a)))
             : h("p", { class: "muted" }, "当前状态下没有可执行的操作"),
@@ -437,7 +444,7 @@ pages.board = async () => {
       h("div", { class: "card" }, h("h2", {}, `${month} 单位考核排名（按时办结率）`),
         ranking.length ? [barChart(ranking.slice(0, 12), { value: (r) => r.on_time_rate ?? 0, label: (r) => unitName(r.department_code || r.unit || r.code) }),
           h("table", {}, h("thead", {}, h("tr", {}, ["单位", "工单", "响应率", "按时率", "满意率", "退单", "延期"].map((c) => h("th", {}, c)))),
-            h("tbody", {}, ranking.map((r) => h("tr", {}, h("td", {}, unitName(r.department_code || r.unit || r.code)), h("td", {}, r.tickets ?? r.total ?? "—"),
+            h("tbody", {}, ranking.map((r) => h("tr", {}, h("td", {}, unitName(r.department_code || r.unit || r.code)), h("td", {}, r.received ?? r.tickets ?? "—"),
               ["response_rate", "on_time_rate", "satisfaction_rate"].map((k) => h("td", {}, r[k] == null ? "—" : `${(r[k] * 100).toFixed(1)}%`)),
               h("td", {}, r.returns ?? 0), h("td", {}, r.extensions ?? 0)))))]
           : h("p", { class: "muted" }, "本月暂无考核数据"))));
