@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -82,6 +83,8 @@ def settings_for(database_url: str, bootstrap: str | None = None, **kw: object) 
     base: dict[str, object] = dict(
         environment="test", database_url=database_url, kafka_bootstrap=bootstrap,
         kafka_enable_idempotence=False, web_rate_limit_per_minute=10_000,
+        # Each gateway its own spool, so messages one test spooled never reach another's topic.
+        spool_path=Path(tempfile.mkdtemp(prefix="hotline-spool-")) / "spool.db",
     )
     base.update(kw)
     return Settings(**base)  # type: ignore[arg-type]

@@ -12,9 +12,9 @@ from hotline import __version__
 from hotline.api.errors import install_error_handlers
 from hotline.api.health import router as health_router
 from hotline.api.metrics import router as metrics_router
-from hotline.intake.bus import InProcessBus, KafkaBus
+from hotline.intake.bus import InProcessBus
+from hotline.intake.spool import SpoolingBus
 from hotline.kit.db import Database
-from hotline.kit.kafka import make_producer
 from hotline.kit.metrics import ObservabilityMiddleware
 from hotline.kit.settings import Settings, get_settings
 from hotline.tickets.handlers import IntakeHandler
@@ -31,14 +31,15 @@ def create_app(settings: Settings | None = None, roles: Collection[str] = ALL_RO
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = Database(settings.database_url, settings.database_pool_size)
         app.state.db = db
-        producer = None
+        spooling = None
         if "gateway" in roles:
             if settings.embedded:
                 app.state.bus = InProcessBus(IntakeHandler(db, settings=settings))
             else:
-                producer = make_producer(settings)
-                await producer.start()
-                app.state.bus = KafkaBus(producer, settings.kafka_intake_topic)
+                # Starts even while the broker is down: messages wait in the durable spool.
+                spooling = SpoolingBus.from_settings(settings)
+                await spooling.start()
+                app.state.bus = spooling
         sla_stop, sla_task = None, None
         if "sla-monitor" in roles:  # `hotline dev`: the SLA monitor in-process
             import asyncio
@@ -66,8 +67,8 @@ def create_app(settings: Settings | None = None, roles: Collection[str] = ALL_RO
             if sla_task is not None and sla_stop is not None:
                 sla_stop.set()
                 await sla_task
-            if producer is not None:
-                await producer.stop()
+            if spooling is not None:
+                await spooling.stop()
             await db.dispose()
 
     app = FastAPI(title="hotline", version=__version__, lifespan=lifespan,

@@ -30,6 +30,8 @@ class Settings(BaseSettings):
 
     # Where the gateway keeps messages the broker could not take yet (durable spool).
     spool_path: Path = Path("./var/spool.db")
+    # A message Kafka has not acknowledged within this many seconds goes to the spool instead.
+    spool_after_seconds: float = 2.0
 
     timezone: str = "Asia/Shanghai"
     # SLA (src/hotline/sla): the centre's holiday file for years chinesecalendar does not know,
