@@ -25,7 +25,7 @@ def create_key(settings: Settings, name: str, capsys: pytest.CaptureFixture[str]
     """Run `hotline app-key create --name NAME`; return the key and the HOTLINE_APP_KEYS value."""
     assert app_key(argparse.Namespace(action="create", name=name), settings) == 0
     out = capsys.readouterr().out
-    key = re.search(r"^\s+(hak_\S+)$", out, re.M)
+    key = re.search(r"^\s+(hak_\S+)$", out, re.MULTILINE)
     line = re.search(r"HOTLINE_APP_KEYS=(\S+)", out)
     assert key and line, out
     assert key.group(1) not in line.group(1)  # only the digest is stored

@@ -25,7 +25,7 @@ LAMP = {"service_code": "streetlight", "lat": "22.9601", "long": "113.6602",
 async def open311(db: Database, pg_url: str, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
     assert app_key(argparse.Namespace(action="create", name="partner"), settings_for(pg_url)) == 0
     out = capsys.readouterr().out
-    key = re.search(r"^\s+(hak_\S+)$", out, re.M).group(1)  # type: ignore[union-attr]
+    key = re.search(r"^\s+(hak_\S+)$", out, re.MULTILINE).group(1)  # type: ignore[union-attr]
     keys = re.search(r"HOTLINE_APP_KEYS=(\S+)", out).group(1)  # type: ignore[union-attr]
     async with client_for(create_app(settings_for(pg_url, app_keys=keys))) as c:
         yield c, key

@@ -13,9 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hotline.calls.models import Call
 from hotline.intake.models import IntakeRecord
 from hotline.kit.clock import utcnow
+from hotline.kit.cursors import decode_id_cursor as decode_cursor
+from hotline.kit.cursors import encode_id_cursor as encode_cursor
 from hotline.kit.db import insert_ignoring_conflicts
 from hotline.tickets.models import Ticket
-from hotline.tickets.repository import decode_cursor, encode_cursor
 
 
 async def record_in_inbox(session: AsyncSession, rows: list[dict[str, Any]]) -> set[tuple[str, str]]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, false, not_, or_, select, true, tuple_
+from sqlalchemy import ColumnElement, Select, and_, false, not_, or_, select, true, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.auth.principal import Principal, Role
@@ -269,3 +269,29 @@ async def latest_self_served(session: AsyncSession, identity_kind: str, identity
                    TicketEvent.created_at >= since)
             .order_by(Ticket.id.desc()).limit(1))
     return await session.scalar(stmt)
+
+
+async def recent_tickets_of(
+    session: AsyncSession, identities: Sequence[tuple[str, str]], since: datetime
+) -> list[tuple[tuple[str, str], str, datetime]]:
+    """Tickets of these citizens (identity_kind, identity) received since `since`, newest first."""
+    if not identities:
+        return []
+    rows = await session.execute(
+        select(CitizenContact.identity_kind, CitizenContact.identity, Ticket.tracking_number,
+               Ticket.received_at)
+        .join(Ticket, Ticket.citizen_id == CitizenContact.id)
+        .where(tuple_(CitizenContact.identity_kind, CitizenContact.identity).in_(list(identities)),
+               Ticket.received_at >= since)
+        .order_by(Ticket.received_at.desc(), Ticket.id.desc()))
+    return [((kind, identity), tn, at) for kind, identity, tn, at in rows]
+
+
+async def fill_location_if_empty(session: AsyncSession, ticket_id: int, address: str | None,
+                                 lat: float | None, lng: float | None, at: datetime) -> None:
+    """Give a ticket the location a follow-up message carried, unless it has one already."""
+    await session.execute(
+        update(Ticket)
+        .where(Ticket.id == ticket_id, Ticket.lat.is_(None), Ticket.lng.is_(None),
+               Ticket.location_address.is_(None))
+        .values(location_address=address, lat=lat, lng=lng, updated_at=at))

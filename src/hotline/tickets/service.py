@@ -14,7 +14,7 @@ from hotline.kit.clock import utcnow
 from hotline.kit.errors import NotFound
 from hotline.routing.schemas import RoutingDecision
 from hotline.sla.service import NewTicket, start_clocks_for_new
-from hotline.tickets import repository
+from hotline.tickets import followups, repository
 from hotline.tickets.models import Ticket, TicketEvent, TicketStatus
 
 log = logging.getLogger(__name__)
@@ -49,10 +49,13 @@ async def ingest(
         unique.setdefault((m.channel.value, m.external_id), m)
     seen = await repository.seen_intake(session, list(unique))
     new = [m for k, m in unique.items() if k not in seen]
+    # A photo, voice note or location right after a text joins that ticket (tickets/followups.py).
+    follow_ups = await followups.plan(session, new)
+    new = [m for m in new if (m.channel.value, m.external_id) not in follow_ups]
 
     outcomes = [IngestOutcome(c, e, unique[(c, e)].tracking_number, False) for (c, e) in seen]
     if not new:
-        return outcomes
+        return outcomes + await _attach_follow_ups(session, follow_ups)
 
     citizen_ids = await repository.upsert_citizens(
         session,
@@ -80,7 +83,7 @@ async def ingest(
             "citizen_id": citizen_ids.get((m.citizen.identity_kind.value, m.citizen.identity)),
             "confidential": m.citizen.confidential or d.type == "report",
             "subject": m.subject,
-            "text": m.text,
+            "text": m.text or followups.describe(m),  # a lone photo or location has no text
             "topic": d.topic,
             "town_code": d.town_code,
             "urgency": d.urgency,
@@ -140,7 +143,13 @@ async def ingest(
     ], now)
     outcomes += [IngestOutcome(m.channel.value, m.external_id, m.tracking_number, m.tracking_number in created)
                  for m in new]
-    return outcomes
+    return outcomes + await _attach_follow_ups(session, follow_ups)
+
+
+async def _attach_follow_ups(session: AsyncSession,
+                             follow_ups: dict[tuple[str, str], followups.FollowUp]) -> list[IngestOutcome]:
+    attached = await followups.attach(session, follow_ups, utcnow())
+    return [IngestOutcome(m.channel.value, m.external_id, target, False) for m, target in attached]
 
 
 def _routing_text(m: IntakeMessage) -> str:
