@@ -63,6 +63,8 @@ async def test_a_gateway_with_a_working_spool_is_ready_while_the_broker_is_down(
         r = await gw.post("/channels/web", json={"phone": "13800138000", "text": "塘厦镇路灯坏了"})
         assert r.status_code == 202, r.text
         assert app.state.bus.pending == 1
+        ready = await gw.get("/readyz")  # it can take messages durably: keep it in the pool
+        assert ready.json()["spooled"] == 1
     assert [r.key for r in Spool(tmp_path / "spool.db").head(10)] == [b"phone:+8613800138000"]
 
 

@@ -37,6 +37,10 @@ async def readyz(request: Request) -> JSONResponse:
         checks["broker"] = "ok" if await bus.ready() else "down"
     ok = all(v == "ok" for v in checks.values())
     body: dict[str, object] = {"status": "ok" if ok else "unavailable", "checks": checks}
+    if getattr(bus, "pending", 0):
+        # The broker is (or was) down: the gateway still takes messages into its durable spool
+        # (intake/spool.py) and relays them when the broker is back.
+        body["spooled"] = bus.pending  # type: ignore[union-attr]
     if checks.get("migrations") == "ok":
         # Degraded, not down: deadlines in a year with no official holiday schedule are guessed.
         from hotline.sla.service import calendar_warnings
