@@ -65,6 +65,8 @@ async def test_metrics_count_messages_rejections_tickets_and_latency_by_route(
         assert bad.status_code == 422
         # Matched by its route whether or not the caller may read it (the API wants a key).
         await c.get(f"/api/v1/tickets/{tn}")
+        # A scanner's made-up method and path add no new series.
+        await c.request("BREW", "/wp-admin/pot-8f2c1")
         after = await scrape(c)
 
     received = "hotline_messages_received_total"
@@ -83,6 +85,9 @@ async def test_metrics_count_messages_rejections_tickets_and_latency_by_route(
     assert "/channels/web" in routes
     assert not any(tn in (r or "") for r in routes)
     assert value(after, count, method="POST", route="/channels/web", status="202") >= 1
+    assert "<unmatched>" in routes and not any("pot-8f2c1" in (r or "") for r in routes)
+    methods = {dict(labels).get("method") for (name, labels) in after if name == count}
+    assert "BREW" not in methods and "OTHER" in methods
 
 
 async def test_metrics_report_sla_warnings_breaches_and_outbox_depth(db: Database, pg_url: str) -> None:

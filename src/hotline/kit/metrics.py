@@ -54,6 +54,8 @@ REJECT_REASONS = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404
                   415: "unsupported_media_type", 422: "unprocessable", 429: "rate_limited"}
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
+# Label values come from a closed set, so a client cannot grow the number of series.
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 class ConsumerLag(Collector):
@@ -196,7 +198,8 @@ class ObservabilityMiddleware:
             if self.metrics:
                 route = scope.get("route")
                 template = getattr(route, "path", None) or "<unmatched>"
-                HTTP_DURATION.labels(scope["method"], template, str(status)).observe(
+                method = scope["method"] if scope["method"] in _METHODS else "OTHER"
+                HTTP_DURATION.labels(method, template, str(status)).observe(
                     time.perf_counter() - start)
                 if 400 <= status < 500 and template.startswith("/channels/"):
                     MESSAGES_REJECTED.labels(_channel_of(route, template),
