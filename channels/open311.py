@@ -81,6 +81,7 @@ def _coordinate(fields: dict[str, str], name: str, bound: float) -> float | None
 
 class Open311Adapter:
     name: ClassVar[str] = "open311"
+    public: ClassVar[bool] = True  # citizens' apps post here directly: limited per address
     routes: ClassVar[tuple[Route, ...]] = (Route("GET", "/open311/v2/services.json"),
                                            Route("POST", "/open311/v2/requests.json"))
 

@@ -13,7 +13,14 @@ from sqlalchemy import select, update
 from hotline.api.app import create_app
 from hotline.intake.cli import app_key
 from hotline.intake.models import IntakeRecord
-from hotline.intake.schema import Attachment, Channel, Citizen, IdentityKind, IntakeMessage, Location
+from hotline.intake.schema import (
+    Attachment,
+    Channel,
+    Citizen,
+    IdentityKind,
+    IntakeMessage,
+    Location,
+)
 from hotline.kit.clock import utcnow
 from hotline.kit.db import Database
 from hotline.tickets.handlers import IntakeHandler
@@ -29,7 +36,7 @@ WHERE = {"kind": "location", "location": {"lat": 22.8163, "lng": 113.8051, "addr
 async def app_channel(db: Database, pg_url: str, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
     assert app_key(argparse.Namespace(action="create", name="app"), settings_for(pg_url)) == 0
     out = capsys.readouterr().out
-    key = re.search(r"^\s+(hak_\S+)$", out, re.M).group(1)  # type: ignore[union-attr]
+    key = re.search(r"^\s+(hak_\S+)$", out, re.MULTILINE).group(1)  # type: ignore[union-attr]
     keys = re.search(r"HOTLINE_APP_KEYS=(\S+)", out).group(1)  # type: ignore[union-attr]
     async with client_for(create_app(settings_for(pg_url, app_keys=keys))) as c:
         c.headers["X-Hotline-App-Key"] = key

@@ -30,7 +30,7 @@ async def test_calls_app_messages_and_open311_requests_reach_postgresql_through_
     await create_topic(broker.bootstrap, topic, partitions=2)
     assert app_key(argparse.Namespace(action="create", name="app"), settings_for(pg_url)) == 0
     out = capsys.readouterr().out
-    key = re.search(r"^\s+(hak_\S+)$", out, re.M).group(1)  # type: ignore[union-attr]
+    key = re.search(r"^\s+(hak_\S+)$", out, re.MULTILINE).group(1)  # type: ignore[union-attr]
     keys = re.search(r"HOTLINE_APP_KEYS=(\S+)", out).group(1)  # type: ignore[union-attr]
     settings = settings_for(pg_url, broker.bootstrap, kafka_intake_topic=topic,
                             kafka_router_group=f"router-{topic}", cti_token=CTI, app_keys=keys)

@@ -69,7 +69,7 @@ async def list_calls(
     session: AsyncSession, f: CallFilter, limit: int, cursor: str | None
 ) -> tuple[list[tuple[Call, str | None]], str | None]:
     """Newest first, with the linked ticket's tracking number; cursor = the last id seen."""
-    conds = []
+    conds: list[Any] = []
     if f.missed is not None:
         conds.append(Call.missed.is_(f.missed))
     if f.since is not None:
@@ -81,7 +81,7 @@ async def list_calls(
     stmt = select(Call, Ticket.tracking_number).outerjoin(Ticket, Ticket.id == Call.ticket_id)
     if conds:
         stmt = stmt.where(and_(*conds))
-    rows = [(c, tn) for c, tn in (await session.execute(
+    rows: list[tuple[Call, str | None]] = [(c, tn) for c, tn in (await session.execute(
         stmt.order_by(Call.id.desc()).limit(limit + 1))).all()]
     next_cursor = encode_cursor(rows[limit - 1][0].id) if len(rows) > limit else None
     return rows[:limit], next_cursor
