@@ -20,7 +20,7 @@ from hotline.kit.db import Database
 from hotline.kit.migrate import upgrade
 from hotline.kit.settings import Settings
 from tests.support.broker import Broker
-from tests.support.db import create_database, drop_database
+from tests.support.db import create_database, drop_database, empty_tables
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -49,7 +49,7 @@ async def db(pg_url: str) -> AsyncIterator[Database]:
     """The session's PostgreSQL database, emptied of tickets before each test."""
     database = Database(pg_url)
     async with database.unit_of_work() as s:
-        await s.execute(text(f"TRUNCATE {', '.join(DATA_TABLES)} RESTART IDENTITY CASCADE"))
+        await empty_tables(s, DATA_TABLES)
     yield database
     await database.dispose()
 
