@@ -57,9 +57,10 @@ async def poll_queue(
 ) -> Response:
     """A unit's queue, oldest change first, for polling: send the ETag back as `If-None-Match` → 304
     when nothing changed; follow `next_cursor` for more, keep `resume_cursor` for the next poll."""
-    if principal.role == Role.DEPARTMENT and principal.department_code != code:
-        raise NotFound(f"no department {code!r}")  # another unit's queue does not exist for you
-    if await repository.get_by_code(session, code) is None:
+    if principal.role == Role.DEPARTMENT:
+        if principal.department_code != code:
+            raise NotFound(f"no department {code!r}")  # another unit's queue does not exist for you
+    elif await repository.get_by_code(session, code) is None:  # a unit's own code exists (foreign key)
         raise NotFound(f"no department {code!r}")
     keys = await tickets.department_queue_keys(session, principal, code, limit, status, updated_since, cursor)
     more = len(keys) > limit
