@@ -144,7 +144,7 @@ class SpoolingBus:
         spool: Spool,
         send_timeout: float = 2.0,
         relay_batch: int = 500,
-        max_backoff: float = 5.0,
+        max_backoff: float = 2.0,
     ) -> None:
         self.producer_factory = producer_factory
         self.topic = topic
@@ -218,7 +218,7 @@ class SpoolingBus:
             try:
                 await asyncio.wait_for(self._kafka.publish(messages), self.send_timeout)
                 return
-            except (Unavailable, TimeoutError) as exc:
+            except Exception as exc:  # noqa: BLE001 - whatever went wrong, the spool can still take it
                 # Some may have reached Kafka after all: a re-send is deduplicated by the router.
                 self._broker_ok = False
                 log.warning("Kafka did not acknowledge in %.1f s (%s); spooling",
