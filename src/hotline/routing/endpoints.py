@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from hotline.api.deps import SessionDep, SettingsDep
@@ -136,6 +136,7 @@ async def put_catalogue(
 
 
 @router.post("/admin/catalogue/versions/{version}/restore")
-async def restore_catalogue(version: int, session: SessionDep, principal: AdminOnly) -> dict[str, Any]:
+async def restore_catalogue(version: Annotated[int, Path(ge=1, le=2**31 - 1)], session: SessionDep,
+                            principal: AdminOnly) -> dict[str, Any]:
     """Make an earlier version current again (saved as a new version, so the change is kept too)."""
     return await service.restore_catalogue(session, version, principal.actor)
