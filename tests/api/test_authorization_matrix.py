@@ -118,6 +118,7 @@ ACCESS: dict[str, dict[str, Any]] = {
     "PUT /api/v1/admin/catalogue": ADMIN,
     "POST /api/v1/admin/catalogue/versions/{version}/restore": ADMIN_IN,
     "POST /api/v1/routing/preview": CENTRE,
+    "GET /api/v1/sla/board": CENTRE,
     # the ticket lifecycle (E1): who may is the state machine's role table
     "GET /api/v1/lifecycle": SIGNED_IN,
     "GET /api/v1/tickets/{tracking_number}/lifecycle": policy(OK, OK, OK, 404, HIDDEN, OK),
@@ -189,7 +190,7 @@ QUERY = {"/api/v1/citizens/lookup": {"phone": "13900000001"}, "/api/v1/kpis": {"
 def body_for(path: str, w: World) -> dict[str, Any]:
     """A valid body where the endpoint checks roles only after validating it; {} elsewhere."""
     action = path.rsplit("/", 1)[-1]
-    return {
+    bodies: dict[str, dict[str, Any]] = {
         "dispatch": {"department_code": LEAD}, "redispatch": {"department_code": LEAD},
         "add_progress": {"text": "已联系市民"}, "reply": {"text": "已办结"}, "co_reply": {"text": "已办结"},
         "return_ticket": {"reason_code": "not_our_remit"}, "resolve_return": {"decision": "dispute"},
@@ -197,7 +198,8 @@ def body_for(path: str, w: World) -> dict[str, Any]:
         "record_callback": {"satisfaction": "satisfied"}, "merge": {"into": w.other_ticket},
         "hand_off": {"line": "110"}, "refuse": {"reason_code": "outside_government_services"},
         "answer_directly": {"answer": "已答复"}, "reclassify": {"type": "complaint"}, "add_note": {"text": "内部备注"},
-    }.get(action, {}) if "/api/v1/tickets/{tracking_number}/" in path else {}
+    }
+    return bodies.get(action, {}) if "/api/v1/tickets/{tracking_number}/" in path else {}
 
 
 def outcome_ok(expected: Any, status: int) -> bool:
