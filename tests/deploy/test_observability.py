@@ -12,6 +12,7 @@ from datetime import timedelta
 import httpx
 import pytest
 from alembic.script import ScriptDirectory
+from fastapi import FastAPI
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select, text, update
 
@@ -19,6 +20,7 @@ from hotline.api.app import create_app
 from hotline.kit.clock import utcnow
 from hotline.kit.db import Database
 from hotline.kit.logging import make_handler, secrets_of
+from hotline.kit.metrics import ObservabilityMiddleware
 from hotline.kit.migrate import alembic_config, upgrade
 from hotline.kit.settings import Settings
 from hotline.notify.models import OutboxMessage
@@ -169,6 +171,24 @@ async def test_logs_of_a_web_message_carry_the_request_id_and_no_phone_number(
     # (and the channel, known from the webhook's path).
     assert any(rec.get("request_id") == "req-7f3a" and rec.get("channel") == "web"
                and rec["logger"] == "hotline.tickets.handlers" for rec in lines)
+
+
+async def test_logs_of_a_request_about_one_ticket_carry_its_tracking_number(
+    captured_logs: io.StringIO
+) -> None:
+    app = FastAPI()
+    app.add_middleware(ObservabilityMiddleware)
+
+    @app.post("/api/v1/tickets/{tracking_number}/accept")
+    async def accept(tracking_number: str) -> dict[str, str]:
+        logging.getLogger("hotline.tickets.lifecycle").info("accepted by the unit")
+        return {}
+
+    async with client_for(app) as c:
+        await c.post("/api/v1/tickets/DG0123456789AB/accept", headers={"X-Request-ID": "req-9"})
+    lines = [json.loads(line) for line in captured_logs.getvalue().splitlines()]
+    rec = next(r for r in lines if r["msg"] == "accepted by the unit")
+    assert rec["tracking_number"] == "DG0123456789AB" and rec["request_id"] == "req-9"
 
 
 def test_configured_secrets_are_collected_for_redaction() -> None:

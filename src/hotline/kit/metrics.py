@@ -19,7 +19,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from hotline.kit import tracing
-from hotline.kit.logging import channel_var, request_id_var
+from hotline.kit.logging import channel_var, request_id_var, tracking_number_var
 
 # --- intake (gateway) -------------------------------------------------------------------------
 MESSAGES_RECEIVED = Counter(
@@ -54,6 +54,7 @@ REJECT_REASONS = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404
                   415: "unsupported_media_type", 422: "unprocessable", 429: "rate_limited"}
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
+_TICKET_PATH = re.compile(r"/api/v1/tickets/([A-Z0-9]{6,40})(?:/|$)")
 # Label values come from a closed set, so a client cannot grow the number of series.
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
@@ -165,6 +166,9 @@ class ObservabilityMiddleware:
         path = scope.get("path", "")
         channel = path.split("/", 3)[2] or None if path.startswith("/channels/") else None
         channel_token = channel_var.set(channel) if channel else None
+        # Requests about one ticket (/api/v1/tickets/<tracking number>/…) log its number.
+        ticket = _TICKET_PATH.match(path)
+        ticket_token = tracking_number_var.set(ticket.group(1)) if ticket else None
         status = 500
         raw_id = request_id.encode()
 
@@ -195,6 +199,8 @@ class ObservabilityMiddleware:
             request_id_var.reset(token)
             if channel_token is not None:
                 channel_var.reset(channel_token)
+            if ticket_token is not None:
+                tracking_number_var.reset(ticket_token)
             if self.metrics:
                 route = scope.get("route")
                 template = getattr(route, "path", None) or "<unmatched>"
