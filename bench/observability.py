@@ -16,6 +16,7 @@ import time
 from typing import Any
 
 from hotline.api.app import create_app
+from hotline.kit.metrics import ObservabilityMiddleware
 from hotline.kit.settings import Settings
 
 
@@ -47,14 +48,23 @@ def bare_app() -> Any:
     return app
 
 
+async def noop_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
 async def main(n: int) -> None:
     logging.disable(logging.CRITICAL)
-    base = dict(environment="test", database_url="sqlite+aiosqlite:///:memory:")
+    base: dict[str, Any] = {"environment": "test", "database_url": "sqlite+aiosqlite:///:memory:"}
     apps = {"on": create_app(Settings(**base, metrics_enabled=True), roles=("api",)),
             "off": create_app(Settings(**base, metrics_enabled=False), roles=("api",)),
-            "bare": bare_app()}
+            "bare": bare_app(),
+            # The middleware alone, around an app that does nothing.
+            "noop": noop_app,
+            "noop+mw": ObservabilityMiddleware(noop_app, metrics=True),
+            "noop+mw-off": ObservabilityMiddleware(noop_app, metrics=False)}
     best = {k: float("inf") for k in apps}
-    for _ in range(5):  # interleaved rounds, so a busy moment on the machine hits all three
+    for _ in range(5):  # interleaved rounds, so a busy moment on the machine hits all of them
         for k, app in apps.items():
             best[k] = min(best[k], await per_request(app, n))
     on, off, bare = best["on"], best["off"], best["bare"]
@@ -63,6 +73,11 @@ async def main(n: int) -> None:
     print(f"  hotline app, metrics off (request id):  {off * 1e6:7.1f} µs/request")
     print(f"  hotline app, metrics on:                {on * 1e6:7.1f} µs/request")
     print(f"  metrics cost:                           {(on - off) * 1e6:7.1f} µs/request")
+    print("the middleware alone, around an ASGI app that does nothing:")
+    print(f"  request id only (metrics off):          "
+          f"{(best['noop+mw-off'] - best['noop']) * 1e6:7.1f} µs/request")
+    print(f"  request id + metrics:                   "
+          f"{(best['noop+mw'] - best['noop']) * 1e6:7.1f} µs/request")
 
 
 if __name__ == "__main__":
