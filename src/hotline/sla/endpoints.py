@@ -90,7 +90,8 @@ async def unit_kpis(session: SessionDep, _: SupervisorRole, month: Month,
     return {"month": month, "items": await kpis.unit_kpis(session, month, kind)}
 
 
-@router.get("/api/v1/kpis.csv")
+@router.get("/api/v1/kpis.csv", response_class=Response,
+            responses={200: {"content": {"text/csv": {}}, "description": "the ranking as CSV"}})
 async def unit_kpis_csv(session: SessionDep, _: SupervisorRole, month: Month,
                         kind: str | None = None) -> Response:
     """The same ranking as CSV (UTF-8 with BOM, for spreadsheets)."""
