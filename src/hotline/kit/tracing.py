@@ -14,6 +14,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 _tracer: Any = None  # an opentelemetry Tracer once tracing is set up, else None
+_provider: Any = None
 
 
 def is_enabled() -> bool:
@@ -25,7 +26,7 @@ def setup_tracing(settings: Any, process: str, exporter: Any = None) -> bool:
 
     `exporter` (a SpanExporter) overrides the OTLP one: the tests pass an in-memory exporter.
     """
-    global _tracer
+    global _tracer, _provider
     if not settings.otel_enabled:
         _tracer = None
         return False
@@ -53,23 +54,21 @@ def setup_tracing(settings: Any, process: str, exporter: Any = None) -> bool:
             provider.add_span_processor(BatchSpanProcessor(otlp))
         except ImportError:
             log.warning("no OTLP exporter installed; spans are created but not exported")
-    # The global provider can be set once per process; a second setup (tests) uses its own.
-    if not isinstance(trace.get_tracer_provider(), TracerProvider):
+    # The global provider (which FastAPI's own spans use too) can be set once per process; a
+    # test's exporter stays private to hotline's tracer, so the test leaves nothing behind.
+    if exporter is None and not isinstance(trace.get_tracer_provider(), TracerProvider):
         trace.set_tracer_provider(provider)
+    _provider = provider
     _tracer = provider.get_tracer("hotline")
     return True
 
 
 def shutdown_tracing() -> None:
-    global _tracer
-    if _tracer is None:
-        return
-    from opentelemetry import trace
-
-    provider = trace.get_tracer_provider()
-    if hasattr(provider, "force_flush"):
-        provider.force_flush()
-    _tracer = None
+    """Export what is buffered and stop (on a graceful exit)."""
+    global _tracer, _provider
+    if _provider is not None:
+        _provider.shutdown()
+    _tracer = _provider = None
 
 
 def span(name: str, kind: str = "internal", attributes: Mapping[str, Any] | None = None,
