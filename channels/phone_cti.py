@@ -25,7 +25,7 @@ CAUSES = ("normalClearing", "busy", "cancel", "noAnswer", "congestion", "notFoun
 ANONYMOUS = "anonymous"
 _HIDDEN = {"", "anonymous", "unknown", "restricted", "private", "withheld"}
 # Call-detail fields some PBXes add (Asterisk CDR, FreeSWITCH json_cdr): kept with the call.
-_DETAIL_FIELDS = ("duration", "billsec", "disposition", "uniqueid", "hangup_cause", "answeringNumber")
+_DETAIL_FIELDS = ("duration", "billsec", "disposition", "uniqueid", "hangup_cause")
 _KNOWN = {"event", "from", "to", "direction", "callId", "call_id", "user", "user[]", "queue",
           "answeringNumber", "cause", "recordingUrl", "recording_url", "recording", "start",
           "answer", "end", "start_stamp", "answer_stamp", "end_stamp"}
@@ -125,9 +125,10 @@ class PhoneCtiAdapter:
         citizen = (Citizen(identity_kind=IdentityKind.PHONE, identity=citizen_number, phone=citizen_number)
                    if citizen_number.startswith("+")
                    else Citizen(identity_kind=IdentityKind.ANONYMOUS, identity=ANONYMOUS))
-        details = {k: data[k] for k in _DETAIL_FIELDS if k in data and k != "answeringNumber"}
-        details.update({k: v for k, v in data.items() if k not in _KNOWN and k not in details
-                        and isinstance(v, str | int | float)})
+        # Anything else the PBX sent (CDR fields) is kept with the call, scalars only, bounded.
+        details = {k: data[k] for k in _DETAIL_FIELDS if k in data}
+        details.update({k[:64]: v for k, v in list(data.items())[:50] if k not in _KNOWN
+                        and k not in details and isinstance(v, str | int | float)})
         external_id = f"{call_id}:{event}"
         try:
             msg = IntakeMessage(
