@@ -59,3 +59,15 @@ async def test_search_pages_are_stable_while_tickets_arrive(world: World) -> Non
         seen += [t["tracking_number"] for t in page["items"]]
         cursor = page["next_cursor"]
     assert seen == list(reversed(made))  # newest first, none twice, the newcomer not slipped in
+
+
+async def test_bad_parameters_are_the_clients_not_a_500(world: World) -> None:
+    c, agent = world.client, world.as_("agent")
+    for url in ("/api/v1/tickets", "/api/v1/tickets/export"):
+        naive = await c.get(url, headers=agent, params={"received_from": "2026-11-01T00:00:00"})
+        assert naive.status_code == 422 and "timezone" in naive.text.lower()
+        nul = await c.get(url, headers=agent, params={"q": "噪音\x00"})
+        assert nul.status_code == 422 and "NUL" in nul.json()["detail"]
+    poll = await c.get("/api/v1/departments/env/tickets", headers=world.as_("department"),
+                       params={"updated_since": "2026-11-01T00:00:00"})
+    assert poll.status_code == 422

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
+from pydantic import AwareDatetime
 
 from hotline.api.deps import SessionDep
 from hotline.api.idempotency import Idempotency
+from hotline.api.params import refuse_nul
 from hotline.auth.deps import AdminOnly, CurrentPrincipal, TicketReader
 from hotline.auth.principal import Role
 from hotline.departments import repository, service
@@ -51,12 +52,14 @@ async def poll_queue(
     principal: TicketReader,
     code: str,
     status: Annotated[str | None, Query(description="one status or several, comma-separated")] = None,
-    updated_since: Annotated[datetime | None, Query(description="only tickets changed after this instant")] = None,
+    updated_since: Annotated[AwareDatetime | None,
+                             Query(description="only tickets changed after this instant (with its zone)")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
 ) -> Response:
     """A unit's queue, oldest change first, for polling: send the ETag back as `If-None-Match` → 304
     when nothing changed; follow `next_cursor` for more, keep `resume_cursor` for the next poll."""
+    refuse_nul(code=code, status=status)
     if principal.role == Role.DEPARTMENT:
         if principal.department_code != code:
             raise NotFound(f"no department {code!r}")  # another unit's queue does not exist for you

@@ -6,14 +6,15 @@ import csv
 import io
 import uuid
 from collections.abc import Iterator
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import AwareDatetime
 
 from hotline.api.deps import SessionDep, SettingsDep
 from hotline.api.idempotency import Idempotency
+from hotline.api.params import refuse_nul
 from hotline.auth import service as auth
 from hotline.auth.deps import AgentRole, TicketReader
 from hotline.channels.phone_numbers import normalize_phone
@@ -45,13 +46,17 @@ def _filter(
     department: Annotated[str | None, Query(description="lead unit code")] = None,
     town: Annotated[str | None, Query(description="town / street / park code")] = None,
     channel: str | None = None,
-    received_from: Annotated[datetime | None, Query(description="received at or after (ISO 8601)")] = None,
-    received_to: Annotated[datetime | None, Query(description="received before (ISO 8601)")] = None,
+    received_from: Annotated[AwareDatetime | None,
+                             Query(description="received at or after (ISO 8601, with its zone)")] = None,
+    received_to: Annotated[AwareDatetime | None,
+                           Query(description="received before (ISO 8601, with its zone)")] = None,
     overdue: Annotated[bool | None, Query(description="past the reply deadline, not yet replied")] = None,
     q: Annotated[str | None, Query(min_length=1, max_length=200,
                                    description="full text (Chinese): a phrase in the subject or text")] = None,
     external_id: str | None = None,
 ) -> repository.TicketFilter:
+    refuse_nul(status=status, type=type, topic=topic, department=department, town=town, channel=channel,
+               q=q, external_id=external_id)
     return repository.TicketFilter(status=status, channel=channel, department=department,
                                    external_id=external_id, type=type, topic=topic, town=town,
                                    received_from=received_from, received_to=received_to,
