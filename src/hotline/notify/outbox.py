@@ -139,7 +139,7 @@ async def close_senders(senders: dict[str, Sender]) -> None:
         if aclose is not None:
             try:
                 await aclose()
-            except Exception:  # noqa: BLE001 - closing must not hide the caller's error
+            except Exception:  # closing must not hide the caller's error
                 log.exception("closing a sender failed")
 
 
@@ -234,7 +234,7 @@ async def run_relay(
                 last_purge = loop.time()
                 if purged:
                     log.info("outbox: purged %d rows sent before %s", purged, keep_sent)
-        except Exception:  # noqa: BLE001 - the database may be down; keep trying
+        except Exception:  # the database may be down: keep trying
             log.exception("outbox relay pass failed; retrying")
             n = 0
         if n < policy.batch:
