@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from hotline.kit.db import is_outage
 from hotline.kit.errors import HotlineError
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DBAPIError)
     @app.exception_handler(OSError)  # a refused or reset connection before SQLAlchemy wraps it
     async def _database_down(_: Request, exc: Exception) -> JSONResponse:
+        if isinstance(exc, DBAPIError) and _is_bad_value(exc):
+            return _problem(422, "Invalid value", "a value in the request cannot be stored "
+                            "(out of range, or a character such as NUL that text may not contain)")
         if isinstance(exc, DBAPIError) and not _is_connection_error(exc):
             log.exception("database error", exc_info=exc)
             return _problem(500, "Internal error", "the request failed inside hotline; it has been logged")
@@ -71,10 +75,13 @@ def _problem(status: int, title: str, detail: str, headers: dict[str, str] | Non
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
+def _is_bad_value(exc: DBAPIError) -> bool:
+    """asyncpg refuses some values before or as PostgreSQL sees them; SQLAlchemy wraps that generically."""
+    text = f"{type(exc.orig).__name__} {exc.orig}".lower()
+    return any(w in text for w in ("invalid byte sequence", "invalid input for query argument",
+                                   "out of range", "dataerror", "unsupported unicode escape"))
+
+
 def _is_connection_error(exc: DBAPIError) -> bool:
     """Whether the database is away (503) rather than the statement wrong (500)."""
-    if exc.connection_invalidated or isinstance(exc, (OperationalError, InterfaceError)):
-        return True
-    text = f"{type(exc.orig).__name__} {exc.orig}".lower()
-    return any(w in text for w in ("connection", "connect", "terminat", "shutdown", "starting up",
-                                   "cannotconnect", "closed"))
+    return is_outage(exc)

@@ -13,11 +13,35 @@ from enum import StrEnum
 from typing import Any, Literal
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 SCHEMA_VERSION = 1
 # Crockford base32: no I, L, O, U, so a number read out over the phone is not misheard.
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+# C0 control characters a citizen never means to send (NUL above all: PostgreSQL cannot store it
+# in text or JSON, so one such message would stop a router batch); tab and newlines are kept.
+_CONTROL = dict.fromkeys(c for c in range(32) if c not in (9, 10, 13))
+
+
+def clean_text(value: Any) -> Any:
+    """Strip control characters from every string in a value (str, list, dict), keeping structure."""
+    if isinstance(value, str):
+        return value.translate(_CONTROL) if any(ord(ch) < 32 for ch in value) else value
+    if isinstance(value, list):
+        return [clean_text(v) for v in value]
+    if isinstance(value, dict):
+        return {clean_text(k): clean_text(v) for k, v in value.items()}
+    return value
+
+
+class _Clean(BaseModel):
+    @model_validator(mode="before")
+    @classmethod
+    def _no_control_characters(cls, data: Any) -> Any:
+        # At the one boundary every channel passes through, so no adapter can forget it.
+        return clean_text(data) if isinstance(data, dict) else data
 
 
 class Channel(StrEnum):
@@ -39,7 +63,7 @@ class IdentityKind(StrEnum):
     ANONYMOUS = "anonymous"
 
 
-class Citizen(BaseModel):
+class Citizen(_Clean):
     """Who sent the message, as the channel knows them."""
 
     model_config = ConfigDict(frozen=True)
@@ -52,14 +76,14 @@ class Citizen(BaseModel):
     confidential: bool = Field(False, description="the citizen asked not to be named (保密)")
 
 
-class Location(BaseModel):
+class Location(_Clean):
     lat: float | None = Field(None, ge=-90, le=90)
     lng: float | None = Field(None, ge=-180, le=180)
     address: str | None = Field(None, max_length=500)
     label: str | None = Field(None, max_length=500)
 
 
-class Attachment(BaseModel):
+class Attachment(_Clean):
     kind: Literal["image", "voice", "video", "link", "file", "location"]
     url: str | None = Field(None, max_length=2000)
     media_id: str | None = Field(None, max_length=200)
@@ -68,7 +92,7 @@ class Attachment(BaseModel):
     text: str | None = Field(None, description="speech recognition or link description")
 
 
-class IntakeMessage(BaseModel):
+class IntakeMessage(_Clean):
     """One citizen message, normalized. `(channel, external_id)` identifies it for ever."""
 
     schema_version: Literal[1] = SCHEMA_VERSION

@@ -107,3 +107,19 @@ def insert_ignoring_conflicts(session: AsyncSession, table: Any, index_elements:
     dialect = session.bind.dialect.name if session.bind is not None else "postgresql"
     module = sqlite if dialect == "sqlite" else postgresql
     return module.insert(table).on_conflict_do_nothing(index_elements=list(index_elements))
+
+
+def is_outage(exc: BaseException, _depth: int = 0) -> bool:
+    """Whether an error means the database (or the network to it) is away, not that the work is bad."""
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+    if isinstance(exc, (OSError, ConnectionError, TimeoutError, OperationalError, InterfaceError)):
+        return True
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        text = f"{type(exc.orig).__name__} {exc.orig}".lower()
+        return any(w in text for w in ("connection", "connect", "terminat", "shutdown", "starting up",
+                                       "cannotconnect", "closed", "too many clients"))
+    cause = exc.__cause__ or exc.__context__
+    return cause is not None and _depth < 5 and is_outage(cause, _depth + 1)

@@ -13,10 +13,15 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
+from prometheus_client import Counter
 
+from hotline.kit.db import is_outage
 from hotline.kit.settings import Settings
 
 log = logging.getLogger(__name__)
+
+POISON_RECORDS = Counter("hotline_router_poison_records_total",
+                         "intake records the router could not take and skipped (see the log)")
 
 BatchHandler = Callable[[Sequence[ConsumerRecord]], Awaitable[Any]]
 
@@ -63,12 +68,16 @@ async def consume_batches(
         records = [r for rs in batches.values() for r in rs]
         try:
             await handler(records)
-        except Exception:
-            log.exception("batch of %d failed; will retry it without committing", len(records))
-            for tp, rs in batches.items():
-                consumer.seek(tp, rs[0].offset)
-            await _sleep_unless(stop, retry_pause)
-            continue
+        except Exception as exc:
+            # An outage (database away) is retried, batch and all, until it ends. Anything else is
+            # a record the handler cannot take: find it, so one bad record never blocks a partition.
+            if is_outage(exc) or not await _isolate_poison(handler, records):
+                log.error("batch of %d failed (%s); retrying it without committing", len(records),
+                          type(exc).__name__)
+                for tp, rs in batches.items():
+                    consumer.seek(tp, rs[0].offset)
+                await _sleep_unless(stop, retry_pause)
+                continue
         offsets = {tp: rs[-1].offset + 1 for tp, rs in batches.items()}
         try:
             await consumer.commit(offsets)
@@ -76,6 +85,22 @@ async def consume_batches(
             # Partitions moved to another router: it will see these again, and the database
             # answers them as duplicates. Nothing is lost.
             log.warning("offset commit failed (%s); the batch will be redelivered and deduplicated", exc)
+
+
+async def _isolate_poison(handler: BatchHandler, records: Sequence[ConsumerRecord]) -> bool:
+    """Handle the records one by one (the handler is idempotent, so repeats are harmless),
+    skipping those that fail on their own. False if an outage interrupts: retry the batch then."""
+    for r in records:
+        try:
+            await handler([r])
+        except Exception as exc:
+            if is_outage(exc):
+                return False
+            POISON_RECORDS.inc()
+            # Kept on the topic (retention) and named here, so it can be re-processed once fixed.
+            log.error("poison record skipped at %s/%d offset %d: %s: %s", r.topic, r.partition, r.offset,
+                      type(exc).__name__, str(exc)[:300])
+    return True
 
 
 async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
