@@ -12,7 +12,6 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import text
 
 from hotline.api.app import create_app
 from hotline.departments.service import seed_demo
@@ -22,14 +21,17 @@ from hotline.kit.settings import Settings
 from tests.support.broker import Broker
 from tests.support.db import create_database, drop_database, empty_tables
 
+pytest_plugins = ["tests.support.summary"]
+
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 
 # Tables emptied between tests (the directory is seed data and stays).
 DATA_TABLES = ["dispatch_catalogue_versions", "ticket_events", "intake_messages", "tickets", "citizens",
-               "identity_views", "idempotency_keys", "console_sessions", "api_keys", "principals",
+               "identity_views", "idempotency_keys", "console_sessions", "api_keys", "principals", "calls",
                "ticket_assignments", "outbox",
-               "sla_supervision_steps", "sla_clocks", "holiday_years", "sla_policy_versions", "unit_contacts"]
+               "sla_supervision_steps", "sla_clocks", "holiday_years", "sla_policy_versions", "unit_contacts",
+               "knowledge_article_versions", "knowledge_articles"]
 
 
 @pytest.fixture(scope="session")

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from hotline import __version__
 from hotline.api.errors import install_error_handlers
 from hotline.api.health import router as health_router
+from hotline.api.problem import PROBLEM_RESPONSES
 from hotline.api.metrics import router as metrics_router
 from hotline.intake.bus import InProcessBus
 from hotline.intake.spool import SpoolingBus
@@ -71,7 +72,7 @@ def create_app(settings: Settings | None = None, roles: Collection[str] = ALL_RO
                 await spooling.stop()
             await db.dispose()
 
-    app = FastAPI(title="hotline", version=__version__, lifespan=lifespan,
+    app = FastAPI(title="hotline", version=__version__, lifespan=lifespan, responses=PROBLEM_RESPONSES,
                   description="12345 government service hotline: channels, dispatch, SLA, API.")
     app.state.settings = settings
     app.state.roles = tuple(roles)
@@ -102,11 +103,24 @@ def create_app(settings: Settings | None = None, roles: Collection[str] = ALL_RO
         app.include_router(auth_router)
         app.include_router(citizens_router)
         app.include_router(departments_admin_router)
-        from hotline.calls.endpoints import router as calls_router
+        from hotline.knowledge.endpoints import public_router as public_status_router
+        from hotline.knowledge.endpoints import router as knowledge_router
 
-        app.include_router(calls_router)
+        app.include_router(knowledge_router)
+        app.include_router(public_status_router)
+        from hotline.routing.preview import router as routing_preview_router
+
+        app.include_router(routing_preview_router)
+        from hotline.sla.board_endpoints import router as sla_board_router
+
+        app.include_router(sla_board_router)
+        from hotline.console.endpoints import mount_console
+
+        mount_console(app)
+        from hotline.calls.endpoints import router as calls_router
         from hotline.open311.endpoints import router as open311_router
 
+        app.include_router(calls_router)
         app.include_router(open311_router)
         from hotline.sla.endpoints import router as sla_router
 

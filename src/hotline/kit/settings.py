@@ -59,10 +59,10 @@ class Settings(BaseSettings):
     tracking_prefix: str = "DG"
     max_body_bytes: int = 256 * 1024
     model_dir: Path = Path("./models")
-    # Smart dispatch (src/hotline/routing): dispatch automatically at or above this confidence,
-    # otherwise the manual queue (待派单) with suggestions; the catalogue is re-read this often.
     # The shared training data (`hotline train --target type` joins the shipped labels with it).
     shared_data_dir: Path = Path("../shared/data")
+    # Smart dispatch (src/hotline/routing): dispatch automatically at or above this confidence,
+    # otherwise the manual queue (待派单) with suggestions; the catalogue is re-read this often.
     dispatch_confidence_threshold: float = Field(0.6, ge=0, le=1)
     catalogue_refresh_seconds: float = 30.0
     # Duplicates (并单) and hot issues: look back this far; similarity is character-bigram overlap.
@@ -87,6 +87,11 @@ class Settings(BaseSettings):
     open311_services_path: Path | None = None  # unset: the default list shipped with hotline
 
     web_rate_limit_per_minute: int = 30
+    public_rate_limit_per_ip_per_minute: int = 600  # web form and Open311, per client address
+    # Self-service (自助答复): answer a consultation from the knowledge base when the best article
+    # beats the next by this margin (0..1); unset = off. 0.25 gave precision >= 0.95 on held-out
+    # real messages (bench/knowledge_bench.py).
+    self_service_threshold: float | None = 0.25
     log_json: bool = False
     log_level: str = "INFO"
 

@@ -271,6 +271,15 @@ async def latest_self_served(session: AsyncSession, identity_kind: str, identity
     return await session.scalar(stmt)
 
 
+async def by_tracking_numbers(session: AsyncSession, tracking_numbers: Sequence[str],
+                              status: str | None = None) -> Sequence[Ticket]:
+    """For hotline's own processes (the router) only: not scoped, never reachable by a principal."""
+    stmt = select(Ticket).where(Ticket.tracking_number.in_(list(tracking_numbers)))
+    if status:
+        stmt = stmt.where(Ticket.status == status)
+    return (await session.scalars(stmt)).all()
+
+
 async def recent_tickets_of(
     session: AsyncSession, identities: Sequence[tuple[str, str]], since: datetime
 ) -> list[tuple[tuple[str, str], str, datetime]]:
