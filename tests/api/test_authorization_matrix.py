@@ -119,6 +119,8 @@ ACCESS: dict[str, dict[str, Any]] = {
     "POST /api/v1/admin/catalogue/versions/{version}/restore": ADMIN_IN,
     "POST /api/v1/routing/preview": CENTRE,
     "GET /api/v1/sla/board": CENTRE,
+    "GET /api/v1/knowledge/candidates": TICKET_READERS_IN,
+    "POST /api/v1/knowledge/articles/from-ticket/{tracking_number}": TICKET_READERS_IN,
     # the ticket lifecycle (E1): who may is the state machine's role table
     "GET /api/v1/lifecycle": SIGNED_IN,
     "GET /api/v1/tickets/{tracking_number}/lifecycle": policy(OK, OK, OK, 404, HIDDEN, OK),

@@ -60,6 +60,38 @@ async def create(session: SessionDep, principal: CurrentPrincipal, body: Article
     return out
 
 
+class Candidate(BaseModel):
+    tracking_number: str
+    department_code: str | None
+    question: str
+    reply: str
+    replied_at: datetime | None
+
+
+class CandidatePage(BaseModel):
+    items: list[Candidate]
+    next_cursor: str | None
+
+
+@router.get("/candidates", response_model=CandidatePage)
+async def candidates(session: SessionDep, principal: TicketReader,
+                     limit: Annotated[int, Query(ge=1, le=200)] = 50,
+                     cursor: str | None = None) -> CandidatePage:
+    """Answered consultations no article was drawn from: should the answer become an article? (a unit sees its own)"""
+    rows = await repository.answered_consultations(session, principal, limit + 1,
+                                                   decode_cursor(cursor) if cursor else None)
+    items = [Candidate(tracking_number=t.tracking_number, department_code=t.department_code, question=t.text,
+                       reply=t.reply_text or "", replied_at=t.replied_at) for t in rows[:limit]]
+    return CandidatePage(items=items,
+                         next_cursor=encode_cursor(rows[limit - 1].id) if len(rows) > limit else None)
+
+
+@router.post("/articles/from-ticket/{tracking_number}", response_model=ArticleOut, status_code=201)
+async def from_ticket(session: SessionDep, principal: TicketReader, tracking_number: str) -> ArticleOut:
+    """Draft an article from an answered consultation (its question, the unit's reply), owned by that unit."""
+    return await service.draft_from_ticket(session, principal, tracking_number)
+
+
 @router.get("/articles/{article_id}", response_model=ArticleOut)
 async def get(session: SessionDep, principal: TicketReader, article_id: ArticleId,
               version: int | None = None) -> ArticleOut:

@@ -39,4 +39,6 @@ class ArticleVersion(Base):
     review_on: Mapped[date | None] = mapped_column(Date)
     author: Mapped[str] = mapped_column(String(200))
     note: Mapped[str | None] = mapped_column(Text)
+    # The consultation whose reply this version was drawn from (知识沉淀), if any.
+    source_tracking_number: Mapped[str | None] = mapped_column(String(40), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -8,7 +8,10 @@ from datetime import date
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hotline.auth.principal import Principal
 from hotline.knowledge.models import Article, ArticleVersion
+from hotline.tickets.models import Ticket
+from hotline.tickets.repository import readable
 
 
 async def get(session: AsyncSession, article_id: int) -> Article | None:
@@ -72,3 +75,24 @@ async def signature(session: AsyncSession) -> tuple[object, ...]:
     row = (await session.execute(select(func.count(), func.max(Article.updated_at), func.max(Article.id),
                                         func.sum(Article.current_version)))).one()
     return tuple(row)
+
+
+ANSWERED = ("replied", "called_back", "closed")
+
+
+async def answered_consultations(session: AsyncSession, principal: Principal, limit: int,
+                                 before_id: int | None = None) -> Sequence[Ticket]:
+    """Consultations a unit has answered that no article was drawn from yet (scoped like every
+    ticket query): the centre asks their units whether the answer should become an article."""
+    drawn = select(ArticleVersion.source_tracking_number).where(
+        ArticleVersion.source_tracking_number.is_not(None))
+    stmt = (select(Ticket).where(readable(principal), Ticket.type == "consultation",
+                                 Ticket.status.in_(ANSWERED), Ticket.reply_text.is_not(None),
+                                 Ticket.tracking_number.not_in(drawn)))
+    if before_id:
+        stmt = stmt.where(Ticket.id < before_id)
+    return (await session.scalars(stmt.order_by(Ticket.id.desc()).limit(limit))).all()
+
+
+async def readable_ticket(session: AsyncSession, principal: Principal, tracking_number: str) -> Ticket | None:
+    return await session.scalar(select(Ticket).where(readable(principal), Ticket.tracking_number == tracking_number))

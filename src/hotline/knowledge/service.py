@@ -92,11 +92,36 @@ async def _get(session: AsyncSession, p: Principal, article_id: int) -> Article:
     return a
 
 
-def _version(article_id: int, n: int, data: ArticleIn, p: Principal) -> ArticleVersion:
+def _version(article_id: int, n: int, data: ArticleIn, p: Principal,
+             source: str | None = None) -> ArticleVersion:
     return ArticleVersion(article_id=article_id, version=n, title=data.title, questions=data.questions,
                           answer=data.answer, policy_basis=data.policy_basis, valid_from=data.valid_from,
                           valid_until=data.valid_until, review_on=data.review_on, author=p.actor,
-                          note=data.note)
+                          note=data.note, source_tracking_number=source)
+
+
+async def draft_from_ticket(session: AsyncSession, p: Principal, tracking_number: str) -> ArticleOut:
+    """知识沉淀: a draft article from an answered consultation: its question, the unit's reply."""
+    from hotline.kit.errors import Conflict
+
+    t = await repository.readable_ticket(session, p, tracking_number)
+    if t is None:
+        raise NotFound(f"no ticket with tracking number {tracking_number}")
+    if t.type != "consultation" or not t.reply_text or t.status not in repository.ANSWERED:
+        raise Conflict("only an answered consultation can become an article")
+    owner = p.department_code if p.role == Role.DEPARTMENT else t.department_code
+    _may_edit(p, owner)
+    title = (t.subject or t.text).strip().splitlines()[0][:80]
+    data = ArticleIn(title=title if len(title) >= 2 else "市民咨询", questions=[t.text[:2000]],
+                     answer=t.reply_text[:20_000], department_code=owner,
+                     note=f"drawn from the reply to {t.tracking_number}")
+    a = Article(status="draft", department_code=owner, current_version=1)
+    session.add(a)
+    await session.flush()
+    v = _version(a.id, 1, data, p, source=t.tracking_number)
+    session.add(v)
+    await session.flush()
+    return to_out(a, v)
 
 
 @dataclass

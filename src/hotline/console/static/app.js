@@ -391,6 +391,11 @@ pages.ticket = async (params, tn) => {
           h("p", { style: "white-space:pre-wrap" }, t.text),
           units.length ? h("p", { class: "muted" }, "协办单位：", units.map((a) => `${unitName(a.department_code)}（${a.replied_at ? "已回复" : a.accepted_at ? "已签收" : "待签收"}）`).join("、")) : null,
           lc.reply_text ? [h("h2", {}, "答复"), h("p", { style: "white-space:pre-wrap", id: "ticket-reply" }, lc.reply_text)] : null,
+          lc.reply_text && t.type === "consultation" && ["replied", "called_back", "closed"].includes(t.status)
+            ? h("button", { id: "to-knowledge", onclick: async () => {
+              const a = await api(`/api/v1/knowledge/articles/from-ticket/${t.tracking_number}`, { method: "POST" });
+              flash(`已生成知识库文章草稿 #${a.id}，请审核后发布`);
+            } }, "这条答复可作为知识库文章：生成草稿") : null,
           lc.satisfaction ? h("p", {}, "回访满意度：", CHOICES.satisfaction[lc.satisfaction] || lc.satisfaction) : null),
         h("div", { class: "card", style: "margin-top:1rem" }, h("h2", {}, "可执行操作"),
           actions.length ? h("div", { class: "actions", id: "actions" }, actions.map((a) => h("button", { "data-action": a, onclick: () => showForm(a) }, ACTIONS[a]?.[0] || a)))
