@@ -33,6 +33,8 @@ def gateway_env() -> dict[str, str]:
         "HOTLINE_SECRET_KEY": SECRET_KEY,
         "HOTLINE_APP_KEYS": f"bench:{app_key_digest(SECRET_KEY, APP_KEY)}",
         "HOTLINE_WEB_RATE_LIMIT_PER_MINUTE": "100000000",
+        # The load comes from one address: lift the per-address limit on public intake.
+        "HOTLINE_PUBLIC_RATE_LIMIT_PER_IP_PER_MINUTE": "100000000",
     }
 
 
@@ -76,7 +78,7 @@ def build(i: int, run: str, base_url: str, crypto: WeChatCrypto) -> Req:
         params = {"MessageSid": sid, "AccountSid": "ACbench", "From": f"+86138{i % 10**8:08d}",
                   "To": "+8612345", "Body": text, "NumMedia": "0"}
         sig = _twilio_signature(f"{base_url}/channels/sms/twilio", params)
-        return Req(f"sms:{sid}", "POST", "/channels/sms/twilio",
+        return Req(f"sms:twilio:{sid}", "POST", "/channels/sms/twilio",
                    {"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": sig},
                    urlencode(params))
     cid = f"{run}-{i}"
@@ -86,7 +88,7 @@ def build(i: int, run: str, base_url: str, crypto: WeChatCrypto) -> Req:
         return Req(f"web:{cid}", "POST", "/channels/web", {"Content-Type": "application/json"}, body)
     body = json.dumps({"phone": f"137{i % 10**8:08d}", "text": text, "client_message_id": cid},
                       ensure_ascii=False)
-    return Req(f"app:{cid}", "POST", "/channels/app",
+    return Req(f"app:bench:{cid}", "POST", "/channels/app",
                {"Content-Type": "application/json", "X-Hotline-App-Key": APP_KEY}, body)
 
 
