@@ -227,7 +227,8 @@ async def department_queue_keys(
         conds.append(Ticket.updated_at > updated_since)
     if cursor:
         at, last_id = decode_time_cursor(cursor)
-        conds.append(or_(Ticket.updated_at > at, and_(Ticket.updated_at == at, Ticket.id > last_id)))
+        # A row comparison: the index range starts at the cursor instead of filtering up to it.
+        conds.append(tuple_(Ticket.updated_at, Ticket.id) > (at, last_id))
     page = limit + 1
     lead = (select(Ticket.id, Ticket.updated_at).where(Ticket.department_code == code, *conds)
             .order_by(Ticket.updated_at, Ticket.id).limit(page))
