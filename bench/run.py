@@ -283,7 +283,8 @@ async def prefill(bootstrap: str, topic: str, n: int, partitions: int = 3) -> No
         m = IntakeMessage(channel=Channel.WEB, external_id=ext, tracking_number=tracking_number_for("web", ext),
                           citizen=Citizen(identity_kind=IdentityKind.PHONE, identity=f"+86139{i % 10**8:08d}",
                                           phone=f"+86139{i % 10**8:08d}"),
-                          text=f"{payloads.TEXTS[i % 8]}（{topic}-{i}）", received_at=now)
+                          text=f"{payloads.TEXTS[i % 8]}（{topic}-{i}）",
+                          received_at=now + timedelta(microseconds=i))  # distinct, as real arrivals are
         futs.append(await prod.send(topic, m.to_bytes(), key=m.partition_key))
     await asyncio.gather(*futs)
     await prod.stop()
@@ -327,9 +328,13 @@ async def seed_tickets(dsn: str, n: int) -> list[str]:
     for c in cols:
         if c["column_name"] != "id" and c["is_nullable"] == "NO" and c["column_default"] is None:
             fill[c["column_name"]] = defaults.get(c["data_type"], "")
-    names = list(fill)
     statuses = ["dispatched", "accepted", "in_progress", "replied", "closed"]
     tag = uuid.uuid4().hex[:4].upper()
+    # Every column a row sets, not only the required ones: department_code is nullable, and a seed
+    # without it left every unit's queue empty (a poll then measured a scan finding nothing).
+    set_too = ("tracking_number", "type", "status", "channel", "text", "urgency", "department_code",
+               "received_at", "created_at", "updated_at", "confidential")
+    names = list(dict.fromkeys([*fill, *set_too]))
 
     def rows(start: int, stop: int):  # type: ignore[no-untyped-def]
         for i in range(start, stop):
