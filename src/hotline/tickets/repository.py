@@ -7,7 +7,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, false, not_, or_, select, true, tuple_, union, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    false,
+    not_,
+    or_,
+    select,
+    true,
+    tuple_,
+    union,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.auth.principal import Principal, Role
@@ -28,13 +41,25 @@ decode_cursor = decode_id_cursor
 _ = InvalidCursor  # re-exported: `repository.InvalidCursor` is what callers catch
 
 
+def _pairs_in(first: Any, second: Any, pairs: Iterable[tuple[str, str]]) -> ColumnElement[bool]:
+    """(first, second) IN pairs, as `first = a AND second IN (...)` per distinct a (a batch has a
+    few channels or identity kinds). PostgreSQL takes ~45 ms to plan a 500-pair row IN list (an OR
+    of 500 branches); this plans in under 1 ms. The values are inlined (quoted by the dialect): a
+    constant list is hashed, so even a table with no statistics yet is not scanned 500 times over."""
+    grouped: dict[str, list[str]] = {}
+    for a, b in pairs:
+        grouped.setdefault(a, []).append(b)
+    return or_(*(and_(first == a, second.in_(bindparam(None, bs, expanding=True, literal_execute=True)))
+                 for a, bs in grouped.items()))
+
+
 async def seen_intake(session: AsyncSession, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int | None]:
     """The (channel, external_id) pairs already received, with their ticket id."""
     if not keys:
         return {}
     rows = await session.execute(
         select(IntakeRecord.channel, IntakeRecord.external_id, IntakeRecord.ticket_id).where(
-            tuple_(IntakeRecord.channel, IntakeRecord.external_id).in_(list(keys))
+            _pairs_in(IntakeRecord.channel, IntakeRecord.external_id, keys)
         )
     )
     return {(c, e): t for c, e, t in rows}
@@ -44,13 +69,15 @@ async def upsert_citizens(session: AsyncSession, rows: list[dict[str, Any]]) -> 
     """Create citizens not yet known; return ids for every (identity_kind, identity) given."""
     if not rows:
         return {}
+    # RETURNING makes it one multi-row INSERT (insertmanyvalues) instead of one per citizen.
     await session.execute(
-        insert_ignoring_conflicts(session, CitizenContact.__table__, ["identity_kind", "identity"]), rows
+        insert_ignoring_conflicts(session, CitizenContact.__table__, ["identity_kind", "identity"])
+        .returning(CitizenContact.__table__.c.id), rows
     )
     keys = list({(r["identity_kind"], r["identity"]) for r in rows})
     result = await session.execute(
         select(CitizenContact.identity_kind, CitizenContact.identity, CitizenContact.id).where(
-            tuple_(CitizenContact.identity_kind, CitizenContact.identity).in_(keys)
+            _pairs_in(CitizenContact.identity_kind, CitizenContact.identity, keys)
         )
     )
     return {(k, i): id_ for k, i, id_ in result}
