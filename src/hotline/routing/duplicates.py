@@ -36,6 +36,9 @@ def _town_names() -> re.Pattern[str]:
     return re.compile("|".join(re.escape(n) for n in names))
 
 
+# Every batch compares with up to 5,000 recent tickets, most of them a batch's own tickets a moment
+# ago: their bigrams are kept, not rebuilt (bounded; a few KB a ticket).
+@lru_cache(maxsize=8192)
 def shingles(text: str) -> frozenset[str]:
     """Character bigrams of the text without its town names: the place is compared on its own,
     and "塘厦镇" in two texts about different matters must not make them look alike."""
