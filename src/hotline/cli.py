@@ -98,9 +98,9 @@ def router(a: argparse.Namespace, settings: Settings) -> int:
         print("hotline router needs HOTLINE_KAFKA_BOOTSTRAP (embedded mode routes in-process)",
               file=sys.stderr)
         return 2
-    from hotline.worker import main as router_main
+    from hotline.worker import run_process
 
-    asyncio.run(router_main(settings))
+    run_process(settings)
     return 0
 
 
