@@ -255,14 +255,25 @@ def _warn_at(cal: WorkCalendar, spec: ClockSpec, start: datetime, due: datetime,
 
 def _new_clock(cal: WorkCalendar, policy: tuple[int, PolicyDocument], share: float, *, ticket_id: int,
                type_: str, urgency: str, department_code: str | None, stage: Stage, round_: int,
-               moment: Moment, start: datetime, now: datetime) -> dict[str, Any]:
+               moment: Moment, start: datetime, now: datetime,
+               memo: dict[Any, Any] | None = None) -> dict[str, Any]:
     version, doc = policy
-    spec = doc.clock_for(type_, urgency, stage)
-    due = spec.due(cal, start)
+    memo = {} if memo is None else memo
+    # A batch's memo (pure functions of the policy and the calendar): the spec of a type × urgency
+    # × stage, its JSON, and (due, warning) per spec and start instant — a ticket's stages often
+    # share a spec (dispatch and accept: 1 working day), and each is then computed once.
+    if (key := (type_, urgency, stage)) not in memo:
+        spec = doc.clock_for(type_, urgency, stage)
+        memo[key] = (spec, spec.model_dump(mode="json", exclude_none=True))
+    spec, spec_json = memo[key]
+    if (at := (spec, start)) not in memo:
+        due = spec.due(cal, start)
+        memo[at] = (due, _warn_at(cal, spec, start, due, share))
+    due, warn = memo[at]
     return {"ticket_id": ticket_id, "stage": stage.value, "round": round_, "department_code": department_code,
-            "policy_version": version, "spec": spec.model_dump(mode="json", exclude_none=True),
+            "policy_version": version, "spec": spec_json,
             "started_by": moment.value, "started_at": start, "due_at": due,
-            "warn_at": _warn_at(cal, spec, start, due, share), "extensions": 0, "extended_days": 0,
+            "warn_at": warn, "extensions": 0, "extended_days": 0,
             "warned_at": None, "breached_at": None, "met_at": None, "outcome": None,
             "satisfaction": None, "updated_at": now}
 
@@ -276,35 +287,51 @@ class NewTicket:
     received_at: datetime
 
 
-async def start_clocks_for_new(session: AsyncSession, tickets: Sequence[NewTicket],
-                               now: datetime | None = None) -> None:
-    """The router's batch: the dispatch clock from receipt, and the unit's clocks if dispatched."""
-    if not tickets:
-        return
+async def plan_clocks_for_new(session: AsyncSession, tickets: Sequence[NewTicket],
+                              now: datetime | None = None) -> list[tuple[dict[str, datetime], list[dict[str, Any]]]]:
+    """The router's batch before its insert: per ticket, its `*_due_at` columns (written with its
+    row, not updated after) and its clock rows, the dispatch clock from receipt and the unit's clocks
+    if dispatched, for `NewTicket.id` (0 before the insert: set each row's `ticket_id` then)."""
     now = now or utcnow()
     st = await refresh(session)
     assert st.policy is not None
     cal, share = st.calendar, st.warning_share(st.policy[1])
-    clocks: list[dict[str, Any]] = []
-    dues: list[dict[str, Any]] = []
+    planned: list[tuple[dict[str, datetime], list[dict[str, Any]]]] = []
+    memo: dict[Any, Any] = {}
     for t in tickets:
+        clocks: list[dict[str, Any]] = []
         dispatch = _new_clock(cal, st.policy, share, ticket_id=t.id, type_=t.type, urgency=t.urgency,
                               department_code=None, stage=Stage.DISPATCH, round_=1, moment=Moment.RECEIVED,
-                              start=t.received_at, now=now)
-        due = {"id": t.id, "dispatch_due_at": dispatch["due_at"]}
+                              start=t.received_at, now=now, memo=memo)
+        due = {"dispatch_due_at": dispatch["due_at"]}
         if t.department_code:
             dispatch.update(met_at=t.received_at, outcome="met")
             for stage in _UNIT_STAGES:
                 c = _new_clock(cal, st.policy, share, ticket_id=t.id, type_=t.type, urgency=t.urgency,
                                department_code=t.department_code, stage=stage, round_=1,
-                               moment=Moment.DISPATCHED, start=t.received_at, now=now)
+                               moment=Moment.DISPATCHED, start=t.received_at, now=now, memo=memo)
                 clocks.append(c)
                 due[DUE_COLUMNS[stage]] = c["due_at"]
             due["return_due_at"] = st.policy[1].return_within.due(cal, t.received_at)  # 退单时限
         clocks.append(dispatch)
-        dues.append(due)
-    await repository.insert_clocks(session, clocks)
-    await repository.set_ticket_due(session, dues)
+        planned.append((due, clocks))
+    return planned
+
+
+async def insert_clocks(session: AsyncSession, clocks: Sequence[dict[str, Any]]) -> None:
+    """Clock rows from `plan_clocks_for_new`, their `ticket_id` set."""
+    await repository.insert_clocks(session, list(clocks))
+
+
+async def start_clocks_for_new(session: AsyncSession, tickets: Sequence[NewTicket],
+                               now: datetime | None = None) -> None:
+    """Tickets already inserted: their clocks, and their `*_due_at` columns by UPDATE."""
+    if not tickets:
+        return
+    planned = await plan_clocks_for_new(session, tickets, now)
+    await repository.insert_clocks(session, [c for _, clocks in planned for c in clocks])
+    await repository.set_ticket_due(session, [{"id": t.id, **due}
+                                              for t, (due, _) in zip(tickets, planned, strict=True)])
 
 
 def _close(clock: SlaClock, outcome: str, now: datetime) -> None:

@@ -13,7 +13,7 @@ from hotline.intake.schema import IntakeMessage
 from hotline.kit.clock import utcnow
 from hotline.kit.errors import NotFound
 from hotline.routing.schemas import RoutingDecision
-from hotline.sla.service import NewTicket, start_clocks_for_new
+from hotline.sla.service import NewTicket, insert_clocks, plan_clocks_for_new
 from hotline.tickets import followups, repository
 from hotline.tickets.models import Ticket, TicketEvent, TicketStatus
 
@@ -98,6 +98,15 @@ async def ingest(
             "created_at": now,
             "updated_at": now,
         })
+    # SLA deadlines (src/hotline/sla), the dispatch clock from receipt and the unit's if dispatched:
+    # their due columns go in with the rows (no UPDATE of every new ticket), the clocks once the ids are known.
+    planned = await plan_clocks_for_new(session, [
+        NewTicket(0, row["type"], row["urgency"], row["department_code"], m.received_at)
+        for m, row in zip(new, ticket_rows, strict=True)
+    ], now)
+    due_columns = sorted({c for due, _ in planned for c in due} | {"dispatch_due_at", "reply_due_at"})
+    for row, (due, _) in zip(ticket_rows, planned, strict=True):
+        row.update({c: due.get(c) for c in due_columns})  # the same keys in every row: one statement
     created = await repository.insert_tickets(session, ticket_rows)
     # A tracking number that already existed was written by a concurrent router (rebalance).
     ids = dict(created)
@@ -135,12 +144,10 @@ async def ingest(
                            "reason": "; ".join(routing["reasons"]), "data": {"rule": routing["rule"]},
                            "created_at": now})
     await repository.insert_events(session, events)
-    # SLA deadlines (src/hotline/sla): the dispatch clock from receipt, the unit's if dispatched.
-    await start_clocks_for_new(session, [
-        NewTicket(created[m.tracking_number], row["type"], row["urgency"], row["department_code"],
-                  m.received_at)
-        for m, row in zip(new, ticket_rows, strict=True) if m.tracking_number in created
-    ], now)
+    await insert_clocks(session, [
+        {**clock, "ticket_id": created[m.tracking_number]}
+        for m, (_, clocks) in zip(new, planned, strict=True) if m.tracking_number in created for clock in clocks
+    ])
     outcomes += [IngestOutcome(m.channel.value, m.external_id, m.tracking_number, m.tracking_number in created)
                  for m in new]
     return outcomes + await _attach_follow_ups(session, follow_ups)
