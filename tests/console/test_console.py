@@ -45,7 +45,14 @@ async def login(page: object, base: str, name: str, password: str) -> None:
     await page.goto(f"{base}/console/#/login")  # type: ignore[attr-defined]
     await page.fill("#login-name", name)  # type: ignore[attr-defined]
     await page.fill("#login-password", password)  # type: ignore[attr-defined]
-    await page.click("button[type=submit]")  # type: ignore[attr-defined]
+    async with page.expect_response(lambda r: r.url.endswith("/api/v1/auth/login"),  # type: ignore[attr-defined]
+                                    timeout=60_000) as answer:
+        await page.click("button[type=submit]")  # type: ignore[attr-defined]
+    response = await answer.value
+    assert response.status == 200, f"sign-in as {name}: {response.status} {await response.text()}"
+    # Signed in: the header names the user (the first page may still be loading its data).
+    await page.wait_for_function("n => document.querySelector('#who')?.textContent.includes(n)",  # type: ignore[attr-defined]
+                                 arg=name, timeout=60_000)
 
 
 async def test_take_a_call_dispatch_reply_and_watch_the_board(
@@ -64,7 +71,6 @@ async def test_take_a_call_dispatch_reply_and_watch_the_board(
     board = await (await browser.new_context(viewport={"width": 1366, "height": 768})).new_page()  # type: ignore[attr-defined]
     board.on("pageerror", lambda e: errors.append(str(e)))
     await login(board, server.url, "李班长", "super-pass-1")
-    await board.wait_for_selector("#ticket-form")
     await board.click("text=督办看板")
     await board.wait_for_selector("#board-updated")
     assert "生态环境局" not in (await board.text_content("main") or "")
