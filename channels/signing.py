@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from hotline.kit.errors import Forbidden, NotFound, Unauthorized
 
@@ -61,3 +61,26 @@ def check_fresh(timestamp: str, now: float | None = None) -> int:
         raise Forbidden("the request timestamp is in the future: check the sender's clock",
                         ahead_seconds=int(ts - now))
     return ts
+
+
+def verify_sha1_push(query: Mapping[str, str], secret: str, platform: str, setting: str,
+                     signature_of: Callable[..., str] = sha1_sorted) -> tuple[str, str]:
+    """The WeChat/Weibo scheme: sha1 of the sorted (secret, timestamp, nonce), fresh timestamp.
+
+    Returns (timestamp, nonce); 403 when the signature does not match.
+    """
+    signature, timestamp, nonce = require_params(query, "signature", "timestamp", "nonce")
+    if not same_signature(signature_of(secret, timestamp, nonce), signature):
+        raise Forbidden(f"the {platform} signature does not match: check {setting}")
+    check_fresh(timestamp)
+    return timestamp, nonce
+
+
+def url_check_echo(query: Mapping[str, str]) -> str:
+    """The URL check (服务器配置) both platforms make with GET: echo `echostr` back."""
+    echostr = query.get("echostr")
+    if not echostr:
+        from hotline.channels.base import BadPayload
+
+        raise BadPayload("the URL check needs an echostr parameter")
+    return echostr

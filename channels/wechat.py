@@ -14,7 +14,13 @@ from wechatpy.replies import TextReply
 from wechatpy.utils import WeChatSigner
 
 from hotline.channels.base import BadPayload, InboundRequest, Parsed, Reply, Route, Unprocessable
-from hotline.channels.signing import check_fresh, require_params, require_secret, same_signature
+from hotline.channels.signing import (
+    require_params,
+    require_secret,
+    same_signature,
+    url_check_echo,
+    verify_sha1_push,
+)
 from hotline.channels.xml import parse_flat_xml
 from hotline.intake.schema import (
     Attachment,
@@ -64,16 +70,9 @@ class WeChatAdapter:
 
     def handle(self, request: InboundRequest) -> Parsed | Reply:
         token = require_secret(self.settings.wechat_token, "wechat", "HOTLINE_WECHAT_TOKEN")
-        signature, timestamp, nonce = require_params(request.query, "signature", "timestamp", "nonce")
-        if not same_signature(_signature(token, timestamp, nonce), signature):
-            raise Forbidden("the WeChat signature does not match: check HOTLINE_WECHAT_TOKEN")
-        check_fresh(timestamp)
+        timestamp, nonce = verify_sha1_push(request.query, token, "WeChat", "HOTLINE_WECHAT_TOKEN", _signature)
         if request.method == "GET":
-            # The URL check (服务器配置): echo echostr back as plain text.
-            echostr = request.query.get("echostr")
-            if not echostr:
-                raise BadPayload("the URL check needs an echostr parameter")
-            return Reply(200, echostr, "text/plain")
+            return Reply(200, url_check_echo(request.query), "text/plain")
 
         envelope = parse_flat_xml(request.body)
         encrypted = request.query.get("encrypt_type", "raw").lower() == "aes" or (

@@ -11,11 +11,9 @@ from pydantic import ValidationError
 
 from hotline.channels.base import BadPayload, InboundRequest, Parsed, Reply, Route, Unprocessable
 from hotline.channels.signing import (
-    check_fresh,
-    require_params,
     require_secret,
-    same_signature,
-    sha1_sorted,
+    url_check_echo,
+    verify_sha1_push,
 )
 from hotline.channels.web import parse_json_object
 from hotline.intake.schema import (
@@ -29,7 +27,6 @@ from hotline.intake.schema import (
     tracking_number_for,
 )
 from hotline.kit.clock import utcnow
-from hotline.kit.errors import Forbidden
 from hotline.kit.settings import Settings
 
 ACK_TEXT = "已受理，您的工单编号 {numbers}。请保存编号，可凭编号查询办理进度。"
@@ -67,15 +64,9 @@ class WeiboAdapter:
 
     def handle(self, request: InboundRequest) -> Parsed | Reply:
         secret = require_secret(self.settings.weibo_app_secret, "weibo", "HOTLINE_WEIBO_APP_SECRET")
-        signature, timestamp, nonce = require_params(request.query, "signature", "timestamp", "nonce")
-        if not same_signature(sha1_sorted(secret, timestamp, nonce), signature):
-            raise Forbidden("the Weibo signature does not match: check HOTLINE_WEIBO_APP_SECRET")
-        check_fresh(timestamp)
+        verify_sha1_push(request.query, secret, "Weibo", "HOTLINE_WEIBO_APP_SECRET")
         if request.method == "GET":
-            echostr = request.query.get("echostr")
-            if not echostr:
-                raise BadPayload("the URL check needs an echostr parameter")
-            return Reply(200, echostr, "text/plain")
+            return Reply(200, url_check_echo(request.query), "text/plain")
 
         push = parse_json_object(request.body)
         if not isinstance(push, dict):
