@@ -405,61 +405,65 @@ async def main(a: argparse.Namespace) -> dict[str, Any]:
         subprocess.run([HOTLINE, "seed", "--demo"], env={**os.environ, "HOTLINE_DATABASE_URL": db_url}, check=True,
                        stdout=subprocess.DEVNULL, cwd=ROOT)
         say("== 1. ceilings (same run, same machine)")
-        out["echo"] = echo_ceiling(a.echo_n)
+        out["echo"] = echo_ceiling(a.echo_n)  # always: the ratios are against it
         say(f"   FastAPI/uvicorn JSON echo        {out['echo']['requests_per_s']:9.0f} req/s")
-        out["kafka"] = await kafka_ceiling(broker.bootstrap, a.kafka_n)
-        say(f"   aiokafka produce → tansu          {out['kafka']['produce_per_s']:9.0f} msg/s")
-        say(f"   aiokafka consume (commit/batch)   {out['kafka']['consume_per_s']:9.0f} msg/s")
-        out["asyncpg"] = await asyncpg_ceiling(dsn, a.pg_n)
-        say(f"   asyncpg insert, 500 rows/txn      {out['asyncpg']['rows_per_s']:9.0f} rows/s")
+        if "ceilings" in a.only:
+            out["kafka"] = await kafka_ceiling(broker.bootstrap, a.kafka_n)
+            say(f"   aiokafka produce → tansu          {out['kafka']['produce_per_s']:9.0f} msg/s")
+            say(f"   aiokafka consume (commit/batch)   {out['kafka']['consume_per_s']:9.0f} msg/s")
+            out["asyncpg"] = await asyncpg_ceiling(dsn, a.pg_n)
+            say(f"   asyncpg insert, 500 rows/txn      {out['asyncpg']['rows_per_s']:9.0f} rows/s")
 
-        say("== 3. router alone (pre-filled topic → committed rows, one process = one core)")
-        out["router"] = await router_alone(db_url, dsn, broker.bootstrap, a.router_n)
-        say(f"   router                            {out['router']['tickets_per_s']:9.0f} tickets/s "
-            f"({out['router']['tickets']} tickets)")
-        say(f"   raw Kafka → asyncpg ceiling       {out['router']['raw_kafka_to_pg_rows_per_s']:9.0f} rows/s")
+        if "router" in a.only:
+            say("== 3. router alone (pre-filled topic → committed rows, one process = one core)")
+            out["router"] = await router_alone(db_url, dsn, broker.bootstrap, a.router_n)
+            say(f"   router                            {out['router']['tickets_per_s']:9.0f} tickets/s "
+                f"({out['router']['tickets']} tickets)")
+            say(f"   raw Kafka → asyncpg ceiling       {out['router']['raw_kafka_to_pg_rows_per_s']:9.0f} rows/s")
 
-        say("== 2. end to end: signed webhooks (WeChat AES, Twilio SMS, web, app) → gateway → Kafka → router → PostgreSQL")
-        topic = f"e2e-{uuid.uuid4().hex[:6]}"
-        from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+        if "e2e" in a.only:
+            say("== 2. end to end: signed webhooks (WeChat AES, Twilio SMS, web, app) → gateway → Kafka → router → PostgreSQL")
+            topic = f"e2e-{uuid.uuid4().hex[:6]}"
+            from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-        admin = AIOKafkaAdminClient(bootstrap_servers=broker.bootstrap)
-        await admin.start()
-        await admin.create_topics([NewTopic(topic, 6, 1)])
-        await admin.close()
-        env = hotline_env(db_url, broker.bootstrap, topic, f"g-{topic}")
-        gport = free_port()
-        gateway = Proc("gateway", [HOTLINE, "gateway", "--port", str(gport)], env, gport)
-        router = Proc("router", [HOTLINE, "router"], env)
-        procs += [gateway, router]
-        gateway.wait_http()
-        base = f"http://127.0.0.1:{gport}"
-        conn = await asyncpg.connect(dsn)
-        await e2e_step(conn, base, 100, 2)  # warm-up: group join, connections, first batches
-        steps = []
-        for rate in a.rates:
-            s = await e2e_step(conn, base, rate, a.step_seconds)
-            steps.append(s)
-            say(f"   offered {rate:5d}/s  sustained {s['sustained_per_s']:7.0f}/s  http p99 {s['http_p99_ms']:7.1f} ms"
-                f"  e2e p50 {s['e2e_p50_ms']:7.1f} / p95 {s['e2e_p95_ms']:7.1f} / p99 {s['e2e_p99_ms']:7.1f} ms"
-                f"  acked {s['acknowledged']}/{s['sent']} lost {s['lost']} dup {s['duplicated']}")
-            if s["e2e_p99_ms"] > 2000 or s["acknowledged"] < 0.98 * s["sent"]:
-                say("   latency broke: stopping the ramp")
-                break
-        await conn.close()
-        out["e2e"] = steps
-        out["gateway_rss_mb"], out["router_rss_mb"] = gateway.rss_mb(), router.rss_mb()
-        for p in procs:
-            p.stop()
+            admin = AIOKafkaAdminClient(bootstrap_servers=broker.bootstrap)
+            await admin.start()
+            await admin.create_topics([NewTopic(topic, 6, 1)])
+            await admin.close()
+            env = hotline_env(db_url, broker.bootstrap, topic, f"g-{topic}")
+            gport = free_port()
+            gateway = Proc("gateway", [HOTLINE, "gateway", "--port", str(gport)], env, gport)
+            router = Proc("router", [HOTLINE, "router"], env)
+            procs += [gateway, router]
+            gateway.wait_http()
+            base = f"http://127.0.0.1:{gport}"
+            conn = await asyncpg.connect(dsn)
+            await e2e_step(conn, base, 100, 2)  # warm-up: group join, connections, first batches
+            steps = []
+            for rate in a.rates:
+                s = await e2e_step(conn, base, rate, a.step_seconds)
+                steps.append(s)
+                say(f"   offered {rate:5d}/s  sustained {s['sustained_per_s']:7.0f}/s  http p99 {s['http_p99_ms']:7.1f} ms"
+                    f"  e2e p50 {s['e2e_p50_ms']:7.1f} / p95 {s['e2e_p95_ms']:7.1f} / p99 {s['e2e_p99_ms']:7.1f} ms"
+                    f"  acked {s['acknowledged']}/{s['sent']} lost {s['lost']} dup {s['duplicated']}")
+                if s["e2e_p99_ms"] > 2000 or s["acknowledged"] < 0.98 * s["sent"]:
+                    say("   latency broke: stopping the ramp")
+                    break
+            await conn.close()
+            out["e2e"] = steps
+            out["gateway_rss_mb"], out["router_rss_mb"] = gateway.rss_mb(), router.rss_mb()
+            for p in procs:
+                p.stop()
 
-        say(f"== 4. department polling over {a.poll_tickets:,} tickets, {a.pollers} concurrent pollers")
-        out["polling"] = await polling(db_url, dsn, a.poll_tickets, a.pollers, a.poll_seconds)
-        pl = out["polling"]
-        say(f"   seeded with COPY in {pl['seed_seconds']:.1f} s")
-        say(f"   plain  {pl['plain']['requests_per_s']:7.0f} req/s  p50 {pl['plain']['p50_ms']:6.1f} ms  "
-            f"p99 {pl['plain']['p99_ms']:6.1f} ms  {pl['plain']['statuses']}")
-        say(f"   ETag   {pl['etag']['requests_per_s']:7.0f} req/s  p50 {pl['etag']['p50_ms']:6.1f} ms  "
-            f"p99 {pl['etag']['p99_ms']:6.1f} ms  {pl['etag']['statuses']}")
+        if "polling" in a.only:
+            say(f"== 4. department polling over {a.poll_tickets:,} tickets, {a.pollers} concurrent pollers")
+            out["polling"] = await polling(db_url, dsn, a.poll_tickets, a.pollers, a.poll_seconds)
+            pl = out["polling"]
+            say(f"   seeded with COPY in {pl['seed_seconds']:.1f} s")
+            say(f"   plain  {pl['plain']['requests_per_s']:7.0f} req/s  p50 {pl['plain']['p50_ms']:6.1f} ms  "
+                f"p99 {pl['plain']['p99_ms']:6.1f} ms  {pl['plain']['statuses']}")
+            say(f"   ETag   {pl['etag']['requests_per_s']:7.0f} req/s  p50 {pl['etag']['p50_ms']:6.1f} ms  "
+                f"p99 {pl['etag']['p99_ms']:6.1f} ms  {pl['etag']['statuses']}")
     finally:
         for p in procs:
             p.stop()
@@ -478,7 +482,8 @@ async def main(a: argparse.Namespace) -> dict[str, Any]:
         "lost": sum(s["lost"] for s in out.get("e2e", [])),
         "duplicated": sum(s["duplicated"] for s in out.get("e2e", [])),
         "ratio_e2e_to_echo": (best["sustained_per_s"] if best else 0) / out["echo"]["requests_per_s"],
-        "ratio_router_to_raw": out["router"]["tickets_per_s"] / out["router"]["raw_kafka_to_pg_rows_per_s"],
+        "ratio_router_to_raw": (out["router"]["tickets_per_s"] / out["router"]["raw_kafka_to_pg_rows_per_s"]
+                                if "router" in out else float("nan")),
     }
     sm = out["summary"]
     say("== 6. ratios")
@@ -525,7 +530,10 @@ def cli() -> None:
     ap.add_argument("--poll-tickets", type=int, default=1_000_000)
     ap.add_argument("--pollers", type=int, default=200)
     ap.add_argument("--poll-seconds", type=float, default=10)
+    ap.add_argument("--only", default="ceilings,router,e2e,polling",
+                    help="comma-separated parts to run (the echo ceiling always runs): ceilings,router,e2e,polling")
     a = ap.parse_args()
+    a.only = set(a.only.split(","))
     a.rates = [int(r) for r in a.rates.split(",")]
     a.echo_n, a.kafka_n, a.pg_n, a.router_n = 20_000, 100_000, 50_000, 30_000
     if a.quick:
