@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from zammad_cti import CTIClient
 
 from hotline.api.app import create_app
+from hotline.auth.models import IdentityView
 from hotline.calls.service import CallNotFound, link_call_to_ticket
 from hotline.intake.models import IntakeRecord
 from hotline.kit.db import Database
@@ -148,3 +149,36 @@ async def test_calls_are_for_the_centre_only(pbx) -> None:  # type: ignore[no-un
     _, _, base = pbx
     async with httpx.AsyncClient(base_url=base) as anonymous:
         assert (await anonymous.get("/api/v1/calls")).status_code == 401
+
+
+async def test_a_call_behind_a_whistle_blowers_report_hides_the_number_in_lists(pbx, db: Database) -> None:  # type: ignore[no-untyped-def]
+    """举报人保护: the call log must not leak the number a confidential ticket masks; the call itself
+    shows it to the centre, and that showing is audited like the ticket's own detail view."""
+    _, agent, base = pbx
+    async with httpx.AsyncClient(base_url=base) as pbx_http:
+        for event in ({"event": "newCall", "from": "13912345678", "to": CENTRE, "direction": "in", "callId": "wb-1"},
+                      {"event": "hangup", "from": "13912345678", "to": CENTRE, "direction": "in",
+                       "callId": "wb-1", "cause": "normalClearing",
+                       "recordingUrl": "https://pbx.example/rec/wb-1.wav"},
+                      {"event": "newCall", "from": "13700001111", "to": CENTRE, "direction": "in", "callId": "plain-1"}):
+            assert (await pbx_http.post(f"/channels/phone/{TOKEN}", json=event)).status_code == 200
+    web = await agent.post("/channels/web", json={"phone": "13912345678", "text": "举报：长安镇某工厂夜间偷排污水，请查处"})
+    tn = web.json()["tracking_number"]
+    async with db.unit_of_work() as s:
+        ticket = (await s.scalars(select(Ticket).where(Ticket.tracking_number == tn))).one()
+        ticket.confidential = True  # whatever the classifier said: the citizen asked for protection
+        await link_call_to_ticket(s, "wb-1", ticket.id)
+
+    listed = {c["call_id"]: c for c in (await agent.get("/api/v1/calls")).json()["items"]}
+    assert listed["wb-1"]["caller"] is None and listed["wb-1"]["citizen_hidden"] is True
+    assert listed["wb-1"]["recording_url"] is None  # the voice identifies the caller as well as the number
+    assert listed["wb-1"]["tracking_number"] == tn
+    assert listed["plain-1"]["caller"] == "+8613700001111" and listed["plain-1"]["citizen_hidden"] is False
+    assert await count(db, IdentityView) == 0  # a list shows nothing protected: nothing to audit
+
+    shown = (await agent.get("/api/v1/calls/wb-1")).json()
+    assert shown["caller"] == "+8613912345678" and shown["citizen_hidden"] is False
+    async with db.sessions() as s:
+        [view] = (await s.scalars(select(IdentityView))).all()
+    assert (view.ticket_id, view.purpose) == (ticket.id, "call_detail")
+    assert view.actor.startswith("agent")

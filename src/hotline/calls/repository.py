@@ -51,11 +51,27 @@ async def set_ticket(session: AsyncSession, call_id: str, ticket_id: int) -> boo
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-async def get_call(session: AsyncSession, call_id: str) -> tuple[Call, str | None] | None:
+@dataclass(frozen=True)
+class LinkedTicket:
+    """What a call shows of the ticket written for it: its number, and whether its citizen is protected."""
+
+    id: int
+    tracking_number: str
+    confidential: bool
+
+
+def _linked(row: Any) -> LinkedTicket | None:
+    return LinkedTicket(row.ticket_id, row.tracking_number, bool(row.confidential)) if row.ticket_id else None
+
+
+_WITH_TICKET = (Ticket.id.label("ticket_id"), Ticket.tracking_number, Ticket.confidential)
+
+
+async def get_call(session: AsyncSession, call_id: str) -> tuple[Call, LinkedTicket | None] | None:
     row = (await session.execute(
-        select(Call, Ticket.tracking_number).outerjoin(Ticket, Ticket.id == Call.ticket_id)
+        select(Call, *_WITH_TICKET).outerjoin(Ticket, Ticket.id == Call.ticket_id)
         .where(Call.call_id == call_id))).first()
-    return (row[0], row[1]) if row else None
+    return (row[0], _linked(row)) if row else None
 
 
 @dataclass
@@ -67,7 +83,7 @@ class CallFilter:
 
 async def list_calls(
     session: AsyncSession, f: CallFilter, limit: int, cursor: str | None
-) -> tuple[list[tuple[Call, str | None]], str | None]:
+) -> tuple[list[tuple[Call, LinkedTicket | None]], str | None]:
     """Newest first, with the linked ticket's tracking number; cursor = the last id seen."""
     conds: list[Any] = []
     if f.missed is not None:
@@ -78,10 +94,10 @@ async def list_calls(
         conds.append(Call.ticket_id.is_not(None) if f.linked else Call.ticket_id.is_(None))
     if cursor:
         conds.append(Call.id < decode_cursor(cursor))
-    stmt = select(Call, Ticket.tracking_number).outerjoin(Ticket, Ticket.id == Call.ticket_id)
+    stmt = select(Call, *_WITH_TICKET).outerjoin(Ticket, Ticket.id == Call.ticket_id)
     if conds:
         stmt = stmt.where(and_(*conds))
-    rows: list[tuple[Call, str | None]] = [(c, tn) for c, tn in (await session.execute(
+    rows: list[tuple[Call, LinkedTicket | None]] = [(r[0], _linked(r)) for r in (await session.execute(
         stmt.order_by(Call.id.desc()).limit(limit + 1))).all()]
     next_cursor = encode_cursor(rows[limit - 1][0].id) if len(rows) > limit else None
     return rows[:limit], next_cursor

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 class CallOut(BaseModel):
     call_id: str
     direction: str
-    caller: str
+    caller: str | None  # None when hidden: the call's ticket protects its citizen (举报人保护)
     callee: str | None
     agents: list[str]
     answering_number: str | None
@@ -22,6 +22,7 @@ class CallOut(BaseModel):
     missed: bool
     recording_url: str | None
     tracking_number: str | None  # the ticket the agent wrote for it, if any
+    citizen_hidden: bool = False  # the citizen's number is withheld from this list (see the call itself)
 
 
 class CallPage(BaseModel):

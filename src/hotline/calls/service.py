@@ -115,7 +115,7 @@ async def link_call_to_ticket(session: AsyncSession, call_id: str, ticket_id: in
                            call_id=call_id)
 
 
-async def get_call(session: AsyncSession, call_id: str) -> tuple[Call, str | None]:
+async def get_call(session: AsyncSession, call_id: str) -> tuple[Call, repository.LinkedTicket | None]:
     found = await repository.get_call(session, call_id)
     if found is None:
         raise CallNotFound(f"no call with call id {call_id!r}", call_id=call_id)

@@ -162,7 +162,7 @@ pages.login = async () => {
 pages.call = async (params) => {
   await loadUnits();
   const calls = await api("/api/v1/calls?limit=10", { quiet: true }).catch(() => ({ items: [] }));
-  const ringing = (calls.items || []).find((c) => !c.ticket_id && c.caller && c.caller !== "anonymous");
+  const ringing = (calls.items || []).find((c) => !c.tracking_number && c.caller && c.caller !== "anonymous");
   const caller = params.get("caller") || ringing?.caller || "";
   const callId = params.get("call") || (caller === ringing?.caller ? ringing?.call_id : "") || "";
 
