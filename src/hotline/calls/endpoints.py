@@ -13,9 +13,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from hotline.api.deps import SessionDep
+from hotline.auth import service as auth
 from hotline.auth.deps import CentreOnly
 from hotline.calls import repository, service
-from hotline.auth import service as auth
 from hotline.calls.models import Call
 from hotline.calls.repository import LinkedTicket
 from hotline.calls.schemas import CallOut, CallPage

@@ -11,11 +11,12 @@ from pydantic import BaseModel
 from hotline.api.deps import SessionDep
 from hotline.auth.deps import CurrentPrincipal, TicketReader
 from hotline.auth.principal import Role
+from hotline.kit.cursors import decode_id_cursor as decode_cursor
+from hotline.kit.cursors import encode_id_cursor as encode_cursor
 from hotline.kit.errors import HotlineError, NotFound
 from hotline.knowledge import repository, service
 from hotline.knowledge.schemas import ArticleIn, ArticleOut, ArticlePage, SearchResult
-from hotline.kit.cursors import decode_id_cursor as decode_cursor
-from hotline.kit.cursors import encode_id_cursor as encode_cursor
+from hotline.tickets import public as public_words
 
 router = APIRouter(prefix="/api/v1/knowledge", tags=["knowledge"])
 ArticleId = Annotated[int, Path(ge=1, le=2**63 - 1, description="the article's id")]
@@ -145,12 +146,11 @@ class PublicTicketStatus(BaseModel):
 @public_router.get("/tickets/{tracking_number}", response_model=PublicTicketStatus)
 async def public_status(session: SessionDep, tracking_number: str) -> PublicTicketStatus:
     """A ticket's state as its citizen may see it (web, app): no notes, no units' steps, no identity."""
-    from hotline.knowledge.selfservice import PUBLIC_STATUS
     from hotline.tickets import repository as tickets_repo
 
     t = await tickets_repo.get_by_tracking_number(session, tracking_number.upper())
     if t is None:
         raise NotFound(f"no ticket with tracking number {tracking_number}")
     return PublicTicketStatus(tracking_number=t.tracking_number, status=t.status,
-                              status_text=PUBLIC_STATUS.get(t.status, "办理中"), type=t.type,
+                              status_text=public_words.public_status(t.status), type=t.type,
                               received_at=t.received_at, replied_at=getattr(t, "replied_at", None))

@@ -25,6 +25,7 @@ from hotline.knowledge import service as kb
 from hotline.knowledge.search import BM25Index
 from hotline.routing.schemas import RoutingDecision
 from hotline.tickets import repository as tickets_repo
+from hotline.tickets.public import public_status
 from hotline.tickets.service import IngestOutcome, RouteBatch
 
 log = logging.getLogger(__name__)
@@ -35,21 +36,12 @@ ESCALATION_WINDOW = timedelta(hours=24)
 STATUS_QUERY = re.compile(r"^\s*(?:查询|查|进度|状态)?\s*[:：]?\s*(DG[0-9A-Z]{12})\s*$", re.IGNORECASE)
 PERSON_HINT = "\n（如需人工服务，请回复 1 转人工）"
 
-# What a citizen may see of a ticket's state: no notes, no units' internal steps, no identities.
-PUBLIC_STATUS = {
-    "received": "已受理", "pending_dispatch": "已受理，正在分派", "dispatched": "已派至承办单位",
-    "accepted": "承办单位已签收", "in_progress": "正在办理", "extension_requested": "正在办理",
-    "returned": "正在重新分派", "dispute_review": "正在重新分派", "reopened": "重新办理中",
-    "replied": "已办结，待回访", "called_back": "已回访", "closed": "已办结",
-    "answered_directly": "已答复", "merged": "已与同类诉求合并办理", "handed_off": "已转紧急热线处理",
-    "refused": "不予受理",
-}
 
 
 def public_status_text(tracking_number: str, status: str | None) -> str:
     if status is None:
         return f"未找到编号为 {tracking_number} 的工单，请核对编号。"
-    return f"您的工单 {tracking_number} 当前状态：{PUBLIC_STATUS.get(status, '办理中')}。"
+    return f"您的工单 {tracking_number} 当前状态：{public_status(status)}。"
 
 
 def reply_to_sender(session: AsyncSession, m: IntakeMessage, text: str, purpose: str) -> str | None:

@@ -10,20 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.channels.open311_services import services_by_code
 from hotline.open311 import repository
+from hotline.tickets.public import CLOSED_TO_PUBLIC, public_status
 
-# Done from the citizen's point of view: answered (办结), closed, merged into another ticket,
-# handed to 110/119/120/122, refused (不予受理) or answered by the agent directly.
-CLOSED_STATUSES = frozenset({"replied", "called_back", "closed", "merged", "handed_off", "refused",
-                             "answered_directly"})
-# How a status reads to the public (status_notes); internal notes and replies are never shown.
-STATUS_NOTES = {
-    "received": "已受理", "pending_dispatch": "已受理，待派单", "dispatched": "已派单至承办单位",
-    "accepted": "承办单位已签收", "in_progress": "办理中", "extension_requested": "办理中",
-    "returned": "重新派单中", "dispute_review": "重新派单中", "reopened": "重新办理中",
-    "replied": "已办结", "called_back": "已办结并回访", "closed": "已办结",
-    "merged": "已与相同诉求合并办理", "handed_off": "已转相关部门紧急处置", "refused": "不予受理",
-    "answered_directly": "已直接答复",
-}
 DEFAULT_WINDOW = timedelta(days=90)  # GeoReport v2: without dates, the last 90 days
 MAX_REQUESTS = 1000
 
@@ -33,7 +21,7 @@ class BadFilter(ValueError):
 
 
 def open311_status(status: str) -> str:
-    return "closed" if status in CLOSED_STATUSES else "open"
+    return "closed" if status in CLOSED_TO_PUBLIC else "open"
 
 
 def _closed_filter(values: list[str]) -> bool | None:
@@ -77,7 +65,7 @@ async def find_requests(
         start = (end or now or datetime.now(UTC)) - DEFAULT_WINDOW
     f = repository.RequestFilter(tracking_numbers=ids, service_codes=_csv(service_code), start=start,
                                  end=end, closed=_closed_filter(_csv(status)),
-                                 closed_statuses=CLOSED_STATUSES)
+                                 closed_statuses=CLOSED_TO_PUBLIC)
     rows = await repository.public_requests(session, f, MAX_REQUESTS)
     services = services_by_code(services_path)
     zone = ZoneInfo(tz)
@@ -94,7 +82,7 @@ def _public(r: repository.PublicRequest, services: dict[str, dict[str, Any]], zo
     return {
         "service_request_id": t.tracking_number,
         "status": open311_status(t.status),
-        "status_notes": STATUS_NOTES.get(t.status),
+        "status_notes": public_status(t.status),
         "service_name": service.get("service_name") or t.subject,
         "service_code": r.service_code,
         "description": t.text,
