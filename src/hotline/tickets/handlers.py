@@ -14,6 +14,7 @@ from hotline.kit.settings import Settings, get_settings
 from hotline.knowledge import selfservice
 from hotline.routing.engine import Router
 from hotline.routing.service import after_ingest
+from hotline.sla import survey
 from hotline.tickets.service import IngestOutcome, RouteBatch, ingest
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,9 @@ class IntakeHandler:
             # Status look-ups (查询 DG…) get an answer and no ticket; "1" after a self-served answer
             # asks for a person again.
             messages, looked_up = await selfservice.before_ingest(session, messages)
+            # "1/2/3" answering the callback survey (回访) is recorded on its ticket, not a new one.
+            messages, answered = await survey.read_answers(session, messages)
+            looked_up += answered
             route = await selfservice.prepare(session, self.route, self.settings.self_service_threshold,
                                               messages)
             outcomes = await ingest(session, messages, route, self._directory)
