@@ -26,9 +26,10 @@ bench: $(STAMP)  ## print throughput, latency and memory figures (never fails on
 soak: $(STAMP)  ## N minutes of messages through real processes with faults injected; prints lost/duplicated
 	$(BIN)/python -m bench.soak --minutes $${MINUTES:-3}
 
-train: $(STAMP)  ## train the routing models from ../shared/data into HOTLINE_MODEL_DIR
+train: $(STAMP)  ## train the routing models from ../shared/data into HOTLINE_MODEL_DIR; judge type on both held-out sets
 	$(BIN)/hotline train --data ../shared/data/citizen_messages_train.csv --target topic
 	$(BIN)/hotline train --target type --shared-dir ../shared/data
+	$(BIN)/hotline eval --target type --shared-dir ../shared/data
 
 lint: $(STAMP)
 	$(BIN)/ruff check src channels tests

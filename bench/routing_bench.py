@@ -1,6 +1,6 @@
 """Learned routing models: how good, how fast, how big. Prints figures; never fails on them.
 
-    .venv/bin/python -m bench.routing_bench [--folds 5] [--skip-jieba]
+    .venv/bin/python -m bench.routing_bench [--folds 5] [--skip-jieba] [--only-type]
 
 Reads ../shared/data (never committed) and the shipped type labels. Prints:
 - topic macro-F1, k-fold cross-validated on citizen_messages_train.csv, for character n-grams
@@ -8,7 +8,8 @@ Reads ../shared/data (never committed) and the shipped type labels. Prints:
   text (the segmented rows joined without spaces), plus on real raw messages: the rows of the
   two raw files that are also in the training file (matched by text, judged by the folds that
   did not train on them);
-- type macro-F1 on the held-out 100 labelled messages: the model vs the keyword rules alone;
+- type macro-F1 on each held-out set of the shipped labels (heldout, heldout2: 100 messages each):
+  the model vs the keyword rules alone, and k-fold cross-validated on the training split;
 - messages/s for topic + type prediction at batch 500 on one core;
 - resident memory of a process that has loaded both models (the router's share of its 400 MB).
 """
@@ -39,7 +40,12 @@ from sklearn.model_selection import StratifiedKFold
 from hotline.routing.models import CORE_TYPE_LABELS, TextClassifier, build_pipeline
 from hotline.routing.rules import classify_type
 from hotline.routing.text import model_text, ticket_text
-from hotline.routing.training import read_labelled_csv, shipped_type_labels
+from hotline.routing.training import (
+    TYPE_HELD_OUT_SPLITS,
+    TYPE_TRAIN_SPLIT,
+    read_labelled_csv,
+    shipped_type_splits,
+)
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 RAW_FILES = ("messages_with_replies.csv", "messages_unlabelled.csv")
@@ -122,23 +128,29 @@ def topic_cv(name: str, make, texts: list[str], labels: np.ndarray,  # type: ign
 
 
 def type_scores(folds: int) -> tuple[TextClassifier, list[str]]:
-    train, held_out = shipped_type_labels(DATA)
+    splits = shipped_type_splits(DATA)
+    train = splits[TYPE_TRAIN_SPLIT]
     core = list(CORE_TYPE_LABELS)
-    gold = [e.label for e in held_out]
     model = TextClassifier.train([e.text for e in train], [e.label for e in train], "type")
-    learned = [p.label for p in model.predict([e.text for e in held_out])]
-    rules = [classify_type(e.text)[0] for e in held_out]
+    for name in TYPE_HELD_OUT_SPLITS:
+        held_out = splits[name]
+        gold = [e.label for e in held_out]
+        learned = [p.label for p in model.predict([e.text for e in held_out])]
+        rules = [classify_type(e.text)[0] for e in held_out]
+        per_type = f1_score(gold, learned, labels=core, average=None, zero_division=0)
+        print(f"type  macro-F1 (5 core types) {name} n={len(gold)}: model "
+              f"{f1_score(gold, learned, labels=core, average='macro'):.4f}, keyword rules alone "
+              f"{f1_score(gold, rules, labels=core, average='macro'):.4f}; per type "
+              + ", ".join(f"{t} {f:.2f}" for t, f in zip(core, per_type)), flush=True)
     x = [e.text for e in train]
     y = np.array([e.label for e in train])
     cv_pred = np.empty(len(y), dtype=object)
     for tr, te in StratifiedKFold(folds, shuffle=True, random_state=0).split(x, y):
         fold_model = build_pipeline("type").fit([x[i] for i in tr], y[tr])
         cv_pred[te] = fold_model.predict([x[i] for i in te])
-    print(f"type  macro-F1 (5 core types) held-out n={len(gold)}: model "
-          f"{f1_score(gold, learned, labels=core, average='macro'):.4f}, keyword rules alone "
-          f"{f1_score(gold, rules, labels=core, average='macro'):.4f}; model {folds}-fold CV on the "
-          f"{len(y)} training rows {f1_score(y, cv_pred, labels=core, average='macro'):.4f}", flush=True)
-    return model, [e.text for e in held_out]
+    print(f"type  macro-F1 (5 core types) {folds}-fold CV on the {len(y)} training rows: "
+          f"{f1_score(y, cv_pred, labels=core, average='macro'):.4f}", flush=True)
+    return model, [e.text for e in splits[TYPE_HELD_OUT_SPLITS[0]]]
 
 
 MEMORY_PROBE = """
@@ -159,6 +171,8 @@ def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--folds", type=int, default=5)
     p.add_argument("--skip-jieba", action="store_true", help="the jieba comparison takes minutes")
+    p.add_argument("--only-type", action="store_true",
+                   help="only the type model's held-out and cross-validated scores (about a minute)")
     a = p.parse_args()
     if not (DATA / "citizen_messages_train.csv").is_file():
         print(f"no shared data at {DATA}: nothing to measure")
@@ -167,6 +181,9 @@ def main() -> None:
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core
 
+    if a.only_type:
+        type_scores(a.folds)
+        return
     examples = read_labelled_csv(DATA / "citizen_messages_train.csv")
     texts = [e.text for e in examples]
     labels = np.array([e.label for e in examples])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import logging
 import random
 import re
@@ -22,7 +23,13 @@ from hotline.routing.models import (
 )
 from hotline.routing.rules import classify_type
 from hotline.routing.text import model_text, normalize
-from hotline.routing.training import TYPE_HELD_OUT, read_labelled_csv, shipped_type_labels
+from hotline.routing.training import (
+    TYPE_HELD_OUT_SPLITS,
+    TYPE_SPLITS,
+    read_labelled_csv,
+    shipped_type_labels,
+    shipped_type_splits,
+)
 from tests.conftest import SHARED
 
 DATA = SHARED / "data"
@@ -155,23 +162,73 @@ def test_hotline_train_then_eval_on_raw_text(tmp_path: Path, topic_split: tuple[
 def test_the_type_label_file_holds_ids_and_labels_only() -> None:
     text = resources.files("hotline.routing").joinpath("data/type_labels.csv").read_text("utf-8")
     rows = list(csv.reader(text.splitlines()))
-    assert rows[0] == ["source_file", "id", "label"]
+    assert rows[0] == ["source_file", "id", "label", "split", "labeller"]
     body = rows[1:]
-    assert len(body) >= 300 + TYPE_HELD_OUT
-    assert all(len(r) == 3 for r in body)
+    assert all(len(r) == 5 for r in body)
     assert {r[0] for r in body} <= {"messages_with_replies.csv", "messages_unlabelled.csv"}
     assert {r[2] for r in body} <= set(TYPE_LABELS)
+    assert {r[3] for r in body} == set(TYPE_SPLITS)
     assert len({(r[0], r[1]) for r in body}) == len(body), "a message labelled twice"
-    held_out = Counter(r[2] for r in body[-TYPE_HELD_OUT:])
-    assert all(held_out[t] >= 5 for t in CORE_TYPE_LABELS), held_out
+    assert sum(r[3] == "train" for r in body) >= 1000
+    for split in TYPE_HELD_OUT_SPLITS:
+        held_out = Counter(r[2] for r in body if r[3] == split)
+        assert sum(held_out.values()) == 100, split
+        assert all(held_out[t] >= 5 for t in CORE_TYPE_LABELS), (split, held_out)
+
+
+def test_the_first_held_out_set_is_the_one_the_first_scores_were_measured_on() -> None:
+    """The 100 held-out messages of the first label file, same ids and same labels, in order:
+    figures from before and after the split column are comparable."""
+    text = resources.files("hotline.routing").joinpath("data/type_labels.csv").read_text("utf-8")
+    held_out = [f"{r['source_file']},{r['id']},{r['label']}\n"
+                for r in csv.DictReader(text.splitlines()) if r["split"] == "heldout"]
+    assert len(held_out) == 100
+    assert held_out[0] == "messages_unlabelled.csv,273248,suggestion\n"
+    assert held_out[-1] == "messages_unlabelled.csv,225777,complaint\n"
+    # sha256 of the last 100 rows (source_file,id,label) of the label file before it had splits
+    assert hashlib.sha256("".join(held_out).encode()).hexdigest() == (
+        "a6515869b550040d7169f6be600fba3c95958ec1ac54575601d6032719affa7b")
 
 
 @needs_data
-def test_the_type_model_beats_the_keyword_rules_on_held_out_messages() -> None:
+def test_training_never_sees_a_held_out_message() -> None:
+    splits = shipped_type_splits(DATA)
+    train_ids = {e.id for e in splits["train"]}
+    for name in TYPE_HELD_OUT_SPLITS:
+        assert len(splits[name]) == 100
+        assert not train_ids & {e.id for e in splits[name]}, name
+    train, held_out = shipped_type_labels(DATA)
+    assert train == splits["train"] and len(held_out) == 200
+
+    # Nor a repost of one: the same message posted twice, or present in both raw files.
+    def shingles(text: str) -> set[str]:
+        t = model_text(text)
+        return {t[i:i + 5] for i in range(max(1, len(t) - 4))}
+
+    held = [(e.id, shingles(e.text)) for name in TYPE_HELD_OUT_SPLITS for e in splits[name]]
+    for e in splits["train"]:
+        mine = shingles(e.text)
+        for held_id, theirs in held:
+            shared = len(mine & theirs) / max(1, min(len(mine), len(theirs)))
+            assert shared <= 0.5, f"training row {e.id} is a repost of held-out {held_id}"
+
+
+@pytest.fixture(scope="module")
+def type_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`hotline train --target type` on the shipped labels, as `make train` runs it."""
+    models = tmp_path_factory.mktemp("type-models")
+    assert main(["train", "--target", "type", "--shared-dir", str(DATA),
+                 "--model-dir", str(models)]) == 0
+    return models
+
+
+@needs_data
+def test_the_type_model_beats_the_keyword_rules_on_held_out_messages(type_model_dir: Path) -> None:
     from sklearn.metrics import f1_score
 
-    train, held_out = shipped_type_labels(DATA)
-    model = TextClassifier.train([e.text for e in train], [e.label for e in train], "type")
+    _, held_out = shipped_type_labels(DATA)
+    model = load_models(type_model_dir).type
+    assert model is not None and model.meta["rows"] == len(shipped_type_splits(DATA)["train"])
     gold = [e.label for e in held_out]
     learned = [p.label for p in model.predict([e.text for e in held_out])]
     rules = [classify_type(e.text)[0] for e in held_out]
@@ -185,3 +242,26 @@ def test_the_type_model_beats_the_keyword_rules_on_held_out_messages() -> None:
         "请问在东莞办理居住证需要哪些材料？可以在网上申请吗？",
     ])
     assert (complaint.label, question.label) == ("complaint", "consultation")
+
+
+@needs_data
+def test_hotline_eval_type_judges_each_held_out_set_apart(
+        type_model_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    assert main(["eval", "--target", "type", "--shared-dir", str(DATA),
+                 "--model-dir", str(type_model_dir)]) == 0
+    out = capsys.readouterr().out
+    reports = out.strip().split("\n\njudging ")
+    assert len(reports) == 2
+    for report, split in zip(reports, TYPE_HELD_OUT_SPLITS):
+        lines = report.splitlines()
+        assert f"on 100 messages from shipped type labels ({split})" in lines[0]
+        assert re.fullmatch(r"macro_f1=\d\.\d{4}", lines[-1])
+        assert "help" in report and "praise" not in lines[-8]
+
+    assert main(["eval", "--target", "type", "--split", "heldout2", "--shared-dir", str(DATA),
+                 "--model-dir", str(type_model_dir)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("macro_f1=") == 1 and "(heldout2)" in out
+    with pytest.raises(SystemExit):
+        main(["eval", "--target", "type", "--split", "test", "--shared-dir", str(DATA)])

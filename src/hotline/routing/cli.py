@@ -24,26 +24,43 @@ def _common_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--shared-dir", type=Path,
                    help="the shared data the shipped type labels point into "
                         "(default: HOTLINE_SHARED_DATA_DIR, ../shared/data)")
+    p.add_argument("--split", action="append", metavar="NAME",
+                   help="with --target type and no --data: the part of the shipped labels to judge "
+                        "(heldout, heldout2; repeat for several; default: every held-out set) or "
+                        "to train on (default: train)")
 
 
-def _examples(a: argparse.Namespace, settings: Settings, part: str) -> tuple[list[str], list[str], str]:
-    from hotline.routing.training import read_labelled_csv, shipped_type_labels
+def _examples(a: argparse.Namespace, settings: Settings,
+              part: str) -> list[tuple[list[str], list[str], str]]:
+    """(texts, labels, where they come from) for each set to train on or judge."""
+    from hotline.routing.training import (
+        TYPE_HELD_OUT_SPLITS,
+        TYPE_SPLITS,
+        TYPE_TRAIN_SPLIT,
+        read_labelled_csv,
+        shipped_type_splits,
+    )
+
+    def one(ex: list, source: str) -> tuple[list[str], list[str], str]:
+        return [e.text for e in ex], [e.label for e in ex], source
 
     if a.data is not None:
-        ex = read_labelled_csv(a.data)
-        source = str(a.data)
-    elif a.target == "type":
+        return [one(read_labelled_csv(a.data), str(a.data))]
+    if a.target == "type":
         shared = a.shared_dir or settings.shared_data_dir
-        train, held_out = shipped_type_labels(shared)
-        ex = train if part == "train" else held_out
-        source = f"shipped type labels ({part} part) joined with {shared}"
-    else:
-        default = (a.shared_dir or settings.shared_data_dir) / "citizen_messages_train.csv"
-        if part != "train":
-            raise SystemExit("hotline eval --target topic needs --data FILE.csv (held-out messages)")
-        ex = read_labelled_csv(default)
-        source = str(default)
-    return [e.text for e in ex], [e.label for e in ex], source
+        wanted = a.split or ([TYPE_TRAIN_SPLIT] if part == "train" else list(TYPE_HELD_OUT_SPLITS))
+        unknown = [s for s in wanted if s not in TYPE_SPLITS]
+        if unknown:
+            raise SystemExit(f"unknown --split {', '.join(unknown)}: expected {', '.join(TYPE_SPLITS)}")
+        splits = shipped_type_splits(shared)
+        if part == "train":  # one model from every split asked for
+            return [one([e for s in wanted for e in splits[s]],
+                        f"shipped type labels ({'+'.join(wanted)}) joined with {shared}")]
+        return [one(splits[s], f"shipped type labels ({s}) joined with {shared}") for s in wanted]
+    if part != "train":
+        raise SystemExit("hotline eval --target topic needs --data FILE.csv (held-out messages)")
+    default = (a.shared_dir or settings.shared_data_dir) / "citizen_messages_train.csv"
+    return [one(read_labelled_csv(default), str(default))]
 
 
 @command("train", "train the topic or type model from labelled messages and save it", _common_args)
@@ -55,7 +72,7 @@ def train(a: argparse.Namespace, settings: Settings) -> int:
 
     started = time.monotonic()
     try:
-        texts, labels, source = _examples(a, settings, "train")
+        [(texts, labels, source)] = _examples(a, settings, "train")
     except TrainingDataError as exc:
         _say(f"hotline train: {exc.detail}")
         return 2
@@ -115,24 +132,27 @@ def evaluate(a: argparse.Namespace, settings: Settings) -> int:
     from hotline.routing.training import TrainingDataError
 
     try:
-        texts, gold, source = _examples(a, settings, "held-out")
+        sets = _examples(a, settings, "held-out")
     except TrainingDataError as exc:
         _say(f"hotline eval: {exc.detail}")
         return 2
     model_dir = a.model_dir or settings.model_dir
     logging.getLogger("hotline.routing.models").setLevel(logging.ERROR)  # we say it ourselves
     model = load_model(model_dir, a.target)
-    if model is not None:
-        print(f"judging the {a.target} model {model_path(model_dir, a.target)} "
-              f"on {len(texts)} messages from {source}")
-        predicted = [p.label for p in model.predict(texts)]
-    else:
-        print(f"no usable {a.target} model in {model_dir}: judging the rules alone "
-              f"on {len(texts)} messages from {source}")
-        predicted = _rules_predict(a.target, texts)
-    # Type is judged on the five core types (咨询/求助/投诉/举报/建议) the targets name.
-    labels = ([t for t in CORE_TYPE_LABELS if t in set(gold)] if a.target == "type"
-              else sorted(set(gold)))
-    for line in report(gold, predicted, labels):
-        print(line)
+    for n, (texts, gold, source) in enumerate(sets):
+        if n:
+            print()
+        if model is not None:
+            print(f"judging the {a.target} model {model_path(model_dir, a.target)} "
+                  f"on {len(texts)} messages from {source}")
+            predicted = [p.label for p in model.predict(texts)]
+        else:
+            print(f"no usable {a.target} model in {model_dir}: judging the rules alone "
+                  f"on {len(texts)} messages from {source}")
+            predicted = _rules_predict(a.target, texts)
+        # Type is judged on the five core types (咨询/求助/投诉/举报/建议) the targets name.
+        labels = ([t for t in CORE_TYPE_LABELS if t in set(gold)] if a.target == "type"
+                  else sorted(set(gold)))
+        for line in report(gold, predicted, labels):
+            print(line)
     return 0
