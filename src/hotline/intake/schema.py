@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Literal
@@ -23,12 +24,14 @@ _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 # C0 control characters a citizen never means to send (NUL above all: PostgreSQL cannot store it
 # in text or JSON, so one such message would stop a router batch); tab and newlines are kept.
 _CONTROL = dict.fromkeys(c for c in range(32) if c not in (9, 10, 13))
+# One C-level scan of a string, not a Python loop over its characters.
+_HAS_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]").search
 
 
 def clean_text(value: Any) -> Any:
     """Strip control characters from every string in a value (str, list, dict), keeping structure."""
     if isinstance(value, str):
-        return value.translate(_CONTROL) if any(ord(ch) < 32 for ch in value) else value
+        return value.translate(_CONTROL) if _HAS_CONTROL(value) else value
     if isinstance(value, list):
         return [clean_text(v) for v in value]
     if isinstance(value, dict):

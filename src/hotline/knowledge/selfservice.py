@@ -15,6 +15,7 @@ import logging
 import re
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -116,11 +117,19 @@ async def before_ingest(session: AsyncSession, messages: Sequence[IntakeMessage]
     return keep, done
 
 
-async def after_ingest(session: AsyncSession, outcomes: Sequence[IngestOutcome]) -> int:
-    """Close the tickets the knowledge base answers, and send the answer to the citizen."""
+async def after_ingest(session: AsyncSession, outcomes: Sequence[IngestOutcome],
+                       new_tickets: Sequence[dict[str, Any]] | None = None) -> int:
+    """Close the tickets the knowledge base answers, and send the answer to the citizen.
+
+    `new_tickets`: the rows the batch inserted; only those routing marked for self-service are
+    loaded then (not every new ticket)."""
     from hotline.tickets.actions import answer_directly
 
     created = [o.tracking_number for o in outcomes if o.created]
+    if new_tickets is not None:
+        marked = {r["tracking_number"] for r in new_tickets
+                  if any("self_service" in s for s in (r["routing"] or {}).get("suggestions", []))}
+        created = [tn for tn in created if tn in marked]
     if not created:
         return 0
     # One query per batch: a self-served ticket waits in pending_dispatch until it is answered here.

@@ -22,7 +22,7 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.kit.clock import utcnow
-from hotline.kit.db import Database
+from hotline.kit.db import Database, insert_rows
 from hotline.kit.kafka import make_producer
 from hotline.kit.settings import Settings
 from hotline.notify import repository
@@ -62,6 +62,12 @@ def enqueue(
                         attempts=0, next_attempt_at=utcnow(), created_at=utcnow())
     session.add(row)
     return row
+
+
+async def enqueue_many(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Add many messages at once (rows: kind, destination, key, payload, attempts, next_attempt_at,
+    created_at), in one statement of the caller's unit of work: the router's events of a batch."""
+    await insert_rows(session, OutboxMessage.__table__, rows)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -8,11 +8,12 @@ issue in one place (looser similarity) share a cluster; a big cluster is a hot i
 from __future__ import annotations
 
 import re
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from typing import Any
 
 from hotline.routing.place import gazetteer
 
@@ -68,97 +69,143 @@ class Link:
     reason: str | None = None
 
 
+class CandidateIndex:
+    """Recent tickets by (town, bigram) and by citizen, in arrival order, at most `capacity` of
+    them (the oldest leave first). A router keeps one between batches, so a batch costs what its
+    own tickets cost, not a rebuild over every recent ticket."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.items: dict[int, Item] = {}  # in the order they came
+        self.postings: dict[tuple[str, str], deque[int]] = {}
+        self.by_citizen: dict[int, deque[int]] = {}
+        self.town_size: Counter[str] = Counter()
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __contains__(self, ticket_id: object) -> bool:
+        return ticket_id in self.items
+
+    def add(self, item: Item) -> None:
+        if item.id in self.items:
+            return
+        self.items[item.id] = item
+        if item.citizen_id is not None:
+            self.by_citizen.setdefault(item.citizen_id, deque()).append(item.id)
+        if item.town_code is not None:
+            self.town_size[item.town_code] += 1
+            for g in item.shingles:
+                self.postings.setdefault((item.town_code, g), deque()).append(item.id)
+        while len(self.items) > self.capacity:
+            self.remove(next(iter(self.items)))
+
+    def remove(self, ticket_id: int) -> None:
+        item = self.items.pop(ticket_id, None)
+        if item is None:
+            return
+        if item.citizen_id is not None:
+            _drop(self.by_citizen, item.citizen_id, ticket_id)
+        if item.town_code is not None:
+            self.town_size[item.town_code] -= 1
+            for g in item.shingles:
+                _drop(self.postings, (item.town_code, g), ticket_id)
+
+    def link(self, new: Sequence[Item], *, duplicate_similarity: float, hot_similarity: float,
+             duplicate_since: datetime, hot_since: datetime) -> list[Link]:
+        """The new tickets (in order) that have a probable duplicate or join a cluster, and the
+        earlier tickets that became a cluster's root; unrelated tickets are left out. Each new
+        ticket joins the index as it is linked (a batch's later tickets see its earlier ones)."""
+        items = self.items
+        links: list[Link] = []
+        roots: set[int] = set()
+        dups: dict[int, tuple[Item, float, str]] = {}
+        for item in new:
+            # Candidates by their rarer shared bigrams (cheap), then the exact likeness of the best few.
+            counts: Counter[int] = Counter()
+            if item.town_code is not None:
+                cap = max(_MIN_POSTINGS, self.town_size[item.town_code] // 100)
+                for g in item.shingles:
+                    posting = self.postings.get((item.town_code, g))
+                    if posting and len(posting) <= cap:
+                        counts.update(posting)
+            candidates = [j for j, _ in counts.most_common(_VERIFY)]
+            if item.citizen_id is not None and (mine := self.by_citizen.get(item.citizen_id)):
+                candidates += list(mine)[-_VERIFY:]
+            best_dup: tuple[float, Item, str] | None = None
+            best_cluster: tuple[float, Item] | None = None
+            for j in dict.fromkeys(candidates):
+                other = items[j]
+                shared = len(item.shingles & other.shingles)
+                size = len(item.shingles) + len(other.shingles) - shared
+                jaccard = shared / size if size else 0.0
+                overlap = shared / (min(len(item.shingles), len(other.shingles)) or 1)
+                same_place = item.town_code is not None and item.town_code == other.town_code
+                if other.received_at >= duplicate_since:
+                    why = None
+                    if (item.citizen_id is not None and item.citizen_id == other.citizen_id
+                            and (same_place or item.town_code is None or other.town_code is None)
+                            and overlap >= SAME_CITIZEN_OVERLAP):
+                        why = f"same citizen wrote about the same matter ({overlap:.2f} overlap)"
+                    elif same_place and jaccard >= duplicate_similarity:
+                        why = f"near-identical text about the same place ({jaccard:.2f} similar)"
+                    score = max(jaccard, overlap)
+                    if why and (best_dup is None or score > best_dup[0]):
+                        best_dup = (score, other, why)
+                if (same_place and other.received_at >= hot_since and jaccard >= hot_similarity
+                        and (item.topic is None or other.topic is None or item.topic == other.topic)
+                        and (best_cluster is None or jaccard > best_cluster[0])):
+                    best_cluster = (jaccard, other)
+            if best_dup is not None:
+                cluster_of = best_dup[1]
+            elif best_cluster is not None:
+                cluster_of = best_cluster[1]
+            else:
+                cluster_of = None
+            if cluster_of is not None:
+                if cluster_of.cluster_id is None:
+                    # The first ticket of a new cluster: it becomes the root (stored on it too).
+                    cluster_of.cluster_id = cluster_of.id
+                    roots.add(cluster_of.id)
+                item.cluster_id = cluster_of.cluster_id
+            if best_dup is not None:
+                score, other, why = best_dup
+                dups[item.id] = (other, round(score, 4), why)
+            self.add(item)
+        # Only what changed is written: a ticket on its own keeps no cluster (NULL), so a batch of
+        # unrelated tickets costs no UPDATE at all.
+        new_ids = {item.id for item in new}
+        for item in new:
+            dup = dups.get(item.id)
+            if item.cluster_id is not None or dup is not None:
+                links.append(Link(item.id, item.cluster_id or item.id, dup[0].id if dup else None,
+                                  dup[0].tracking_number if dup else None, dup[1] if dup else 0.0,
+                                  dup[2] if dup else None))
+        links += [Link(r, r) for r in sorted(roots - new_ids)]
+        return links
+
+
+def _drop(index: dict[Any, deque[int]], key: Any, ticket_id: int) -> None:
+    posting = index.get(key)
+    if not posting:
+        return
+    if posting[0] == ticket_id:  # the oldest leaves first: nearly always at the front
+        posting.popleft()
+    else:
+        try:
+            posting.remove(ticket_id)
+        except ValueError:
+            pass
+    if not posting:
+        del index[key]
+
+
 def link_batch(new: Sequence[Item], recent: Sequence[Item], *, duplicate_similarity: float,
                hot_similarity: float, duplicate_since: datetime, hot_since: datetime) -> list[Link]:
     """The new tickets (in order) that have a probable duplicate or join a cluster, and the
     earlier tickets that became a cluster's root; unrelated tickets are left out."""
-    pool: list[Item] = list(recent)
-    # Only a ticket in the same place or from the same citizen can match: one index per town,
-    # holding only the bigrams this batch has (a C-level set intersection per candidate).
-    index: dict[tuple[str, str], list[int]] = {}
-    town_size: Counter[str] = Counter()
-    by_citizen: dict[int, list[int]] = {}
-    needed: dict[str, set[str]] = {}
-    for item in new:
-        if item.town_code is not None:
-            needed.setdefault(item.town_code, set()).update(item.shingles)
-    nothing: set[str] = set()
-
-    def add(i: int) -> None:
-        it = pool[i]
-        if it.citizen_id is not None:
-            by_citizen.setdefault(it.citizen_id, []).append(i)
-        if it.town_code is not None:
-            town_size[it.town_code] += 1
-            for g in it.shingles & needed.get(it.town_code, nothing):
-                index.setdefault((it.town_code, g), []).append(i)
-
-    for i in range(len(pool)):
-        add(i)
-    links: list[Link] = []
-    roots: set[int] = set()
-    dups: dict[int, tuple[Item, float, str]] = {}
-    for item in new:
-        # Candidates by their rarer shared bigrams (cheap), then the exact likeness of the best few.
-        counts: Counter[int] = Counter()
-        if item.town_code is not None:
-            cap = max(_MIN_POSTINGS, town_size[item.town_code] // 100)
-            for g in item.shingles:
-                posting = index.get((item.town_code, g))
-                if posting and len(posting) <= cap:
-                    counts.update(posting)
-        candidates = [j for j, _ in counts.most_common(_VERIFY)]
-        if item.citizen_id is not None:
-            candidates += by_citizen.get(item.citizen_id, [])[-_VERIFY:]
-        best_dup: tuple[float, Item, str] | None = None
-        best_cluster: tuple[float, Item] | None = None
-        for j in dict.fromkeys(candidates):
-            other = pool[j]
-            shared = len(item.shingles & other.shingles)
-            size = len(item.shingles) + len(other.shingles) - shared
-            jaccard = shared / size if size else 0.0
-            overlap = shared / (min(len(item.shingles), len(other.shingles)) or 1)
-            same_place = item.town_code is not None and item.town_code == other.town_code
-            if other.received_at >= duplicate_since:
-                why = None
-                if (item.citizen_id is not None and item.citizen_id == other.citizen_id
-                        and (same_place or item.town_code is None or other.town_code is None)
-                        and overlap >= SAME_CITIZEN_OVERLAP):
-                    why = f"same citizen wrote about the same matter ({overlap:.2f} overlap)"
-                elif same_place and jaccard >= duplicate_similarity:
-                    why = f"near-identical text about the same place ({jaccard:.2f} similar)"
-                score = max(jaccard, overlap)
-                if why and (best_dup is None or score > best_dup[0]):
-                    best_dup = (score, other, why)
-            if (same_place and other.received_at >= hot_since and jaccard >= hot_similarity
-                    and (item.topic is None or other.topic is None or item.topic == other.topic)
-                    and (best_cluster is None or jaccard > best_cluster[0])):
-                best_cluster = (jaccard, other)
-        if best_dup is not None:
-            cluster_of = best_dup[1]
-        elif best_cluster is not None:
-            cluster_of = best_cluster[1]
-        else:
-            cluster_of = None
-        if cluster_of is not None:
-            if cluster_of.cluster_id is None:
-                # The first ticket of a new cluster: it becomes the root (stored on it too).
-                cluster_of.cluster_id = cluster_of.id
-                roots.add(cluster_of.id)
-            item.cluster_id = cluster_of.cluster_id
-        if best_dup is not None:
-            score, other, why = best_dup
-            dups[item.id] = (other, round(score, 4), why)
-        pool.append(item)
-        add(len(pool) - 1)
-    # Only what changed is written: a ticket on its own keeps no cluster (NULL), so a batch of
-    # unrelated tickets costs no UPDATE at all.
-    new_ids = {item.id for item in new}
-    for item in new:
-        dup = dups.get(item.id)
-        if item.cluster_id is not None or dup is not None:
-            links.append(Link(item.id, item.cluster_id or item.id, dup[0].id if dup else None,
-                              dup[0].tracking_number if dup else None, dup[1] if dup else 0.0,
-                              dup[2] if dup else None))
-    links += [Link(r, r) for r in sorted(roots - new_ids)]
-    return links
+    index = CandidateIndex(len(recent) + len(new))
+    for it in recent:
+        index.add(it)
+    return index.link(new, duplicate_similarity=duplicate_similarity, hot_similarity=hot_similarity,
+                      duplicate_since=duplicate_since, hot_since=hot_since)

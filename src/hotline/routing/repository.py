@@ -120,6 +120,39 @@ async def recent_candidates(session: AsyncSession, since: datetime, towns: Colle
     return (await session.execute(stmt)).all()
 
 
+async def candidates_since(session: AsyncSession, since: datetime, *, after_id: int | None = None,
+                           ids: Collection[int] = (), exclude_ids: Collection[int] = (),
+                           limit: int = 5_000) -> Sequence[Any]:
+    """What a router's duplicate index has not seen yet: tickets with an id above `after_id` (all
+    recent ones if None) or among `ids` (another router's batch not committed at the last look),
+    newest `limit` of them, oldest first."""
+    conds = [Ticket.received_at >= since, Ticket.status != TicketStatus.MERGED.value]
+    if after_id is not None:
+        conds.append(or_(Ticket.id > after_id, Ticket.id.in_(list(ids))) if ids else Ticket.id > after_id)
+    if exclude_ids:
+        conds.append(Ticket.id.not_in(list(exclude_ids)))
+    stmt = select(*_LINK_COLUMNS).where(*conds).order_by(Ticket.id.desc()).limit(limit)
+    return list(reversed((await session.execute(stmt)).all()))
+
+
+async def citizens_recent(session: AsyncSession, since: datetime, citizens: Collection[int],
+                          exclude_ids: Collection[int], limit: int = 5_000) -> Sequence[Any]:
+    """The recent tickets of these citizens (their own history, beyond what an index keeps), oldest first."""
+    if not citizens:
+        return []
+    stmt = (select(*_LINK_COLUMNS)
+            .where(Ticket.citizen_id.in_(list(citizens)), Ticket.received_at >= since,
+                   Ticket.status != TicketStatus.MERGED.value, Ticket.id.not_in(list(exclude_ids)))
+            .order_by(Ticket.id.desc()).limit(limit))
+    return list(reversed((await session.execute(stmt)).all()))
+
+
+async def merged_since(session: AsyncSession, from_id: int) -> list[int]:
+    """Ids of merged tickets from `from_id` on (few: the (status, id) index range)."""
+    stmt = select(Ticket.id).where(Ticket.status == TicketStatus.MERGED.value, Ticket.id >= from_id)
+    return list((await session.scalars(stmt)).all())
+
+
 async def set_links(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     """rows: {"id", "issue_cluster_id", "probable_duplicate_of"}; one executemany."""
     if rows:

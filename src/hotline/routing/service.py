@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections import Counter
 from collections.abc import Sequence
 from datetime import timedelta
@@ -23,7 +24,7 @@ from hotline.routing.catalogue import (
     parse_json,
     rows_from_json,
 )
-from hotline.routing.duplicates import Item, link_batch, shingles
+from hotline.routing.duplicates import CandidateIndex, Item, link_batch, shingles
 from hotline.tickets import repository as tickets
 
 log = logging.getLogger(__name__)
@@ -105,30 +106,124 @@ async def catalogue_overview(session: AsyncSession) -> dict[str, Any]:
 
 # -- after ingest: duplicates, clusters, and the router's flags on the timeline
 
+# A router's duplicate index holds the most recent tickets (all towns) between batches.
+RECENT_CAPACITY = 20_000
+# How long an id below the index's watermark that it has not seen is looked for again: another
+# router's batch not committed yet when this one read (a longer transaction's tickets are missed).
+GAP_SECONDS = 120.0
+MAX_GAPS = 5_000
 
-async def after_ingest(session: AsyncSession, tracking_numbers: Sequence[str], settings: Any) -> None:
+
+class RecentTickets:
+    """One router's duplicate index (routing/duplicates.CandidateIndex), kept between batches and
+    brought up to date from the database at each: it reads only the tickets with an id above the
+    highest it has seen (other routers', the API's), plus the ids it found missing below that for
+    `GAP_SECONDS` (a batch another router had not committed yet); its own batch's tickets it has in
+    hand. Merged tickets leave it (as they leave the candidates), and each citizen's own recent
+    tickets are read for every batch, so "the same citizen again" looks back over the whole window.
+
+    Documented differences from reading the candidates afresh each batch: the candidates by place
+    are the `RECENT_CAPACITY` most recent tickets of all towns (not the 5,000 most recent of the
+    batch's towns), compared with their topic and cluster as they were when read; a ticket whose
+    transaction outlives `GAP_SECONDS` is never a candidate for this router. Both only lose an
+    advisory link (疑似重复 / a hot-issue member), never a ticket.
+    """
+
+    def __init__(self, capacity: int = RECENT_CAPACITY) -> None:
+        self.index = CandidateIndex(capacity)
+        self.last_id: int | None = None
+        self.gaps: dict[int, float] = {}
+
+    def reset(self) -> None:
+        """After a rolled-back batch: what it added or marked never happened."""
+        self.__init__(self.index.capacity)  # type: ignore[misc]
+
+    async def catch_up(self, session: AsyncSession, since: Any, duplicate_since: Any, batch_ids: set[int],
+                       citizens: set[int]) -> None:
+        now = time.monotonic()
+        capacity = self.index.capacity
+        if self.last_id is None:
+            rows = await repository.candidates_since(session, since, exclude_ids=batch_ids, limit=capacity)
+        else:
+            rows = await repository.candidates_since(session, since, after_id=self.last_id, ids=list(self.gaps),
+                                                     exclude_ids=batch_ids, limit=capacity)
+        for r in rows:
+            self.index.add(_item(r))
+            self.gaps.pop(r.id, None)
+        top = max(self.last_id or 0, max((r.id for r in rows), default=0), max(batch_ids, default=0))
+        if self.last_id is not None and top > self.last_id:
+            seen = {r.id for r in rows} | batch_ids
+            for i in range(max(self.last_id + 1, top - 4 * capacity), top + 1):
+                if i not in seen:
+                    self.gaps.setdefault(i, now)
+        self.last_id = top
+        for i in [i for i, at in self.gaps.items() if now - at > GAP_SECONDS]:
+            del self.gaps[i]
+        if len(self.gaps) > MAX_GAPS:
+            self.gaps = dict(sorted(self.gaps.items())[-MAX_GAPS:])
+        # Past both windows, a ticket can match nothing: out (the oldest came first).
+        items = self.index.items
+        while items and (oldest := next(iter(items.values()))).received_at < since:
+            self.index.remove(oldest.id)
+        if items:
+            for merged in await repository.merged_since(session, min(items)):
+                self.index.remove(merged)
+        for r in await repository.citizens_recent(session, duplicate_since, citizens, batch_ids):
+            if r.id not in self.index:
+                self.index.add(_item(r))
+
+
+def _item(r: Any) -> Item:
+    return Item(r.id, r.citizen_id, r.town_code, r.topic, r.received_at,
+                shingles(f"{r.subject or ''}{r.text}"), r.issue_cluster_id, r.tracking_number)
+
+
+class _NewTicket:
+    """A row the batch inserted, seen as the linking query's columns (same truncation)."""
+
+    __slots__ = ("citizen_id", "id", "issue_cluster_id", "received_at", "routing", "subject", "text",
+                 "topic", "town_code", "tracking_number")
+
+    def __init__(self, row: dict[str, Any]) -> None:
+        self.id, self.tracking_number = row["id"], row["tracking_number"]
+        self.citizen_id, self.town_code, self.topic = row["citizen_id"], row["town_code"], row["topic"]
+        self.subject = (row["subject"] or "")[:80] or None
+        self.text = row["text"][:repository.LIKENESS_CHARS]
+        self.received_at, self.routing = row["received_at"], row["routing"]
+        self.issue_cluster_id = None
+
+
+async def after_ingest(session: AsyncSession, tracking_numbers: Sequence[str], settings: Any,
+                       new_tickets: Sequence[dict[str, Any]] | None = None,
+                       recent: RecentTickets | None = None) -> None:
     """Link the batch's new tickets to probable duplicates and issue clusters; flag emergencies
-    and refusals on their timelines. A fixed number of queries per batch, whatever its size; the
-    candidates are the 5,000 most recent tickets of the batch's places and citizens."""
-    new_rows = await repository.tickets_for_linking(session, tracking_numbers)
+    and refusals on their timelines. A fixed number of queries per batch, whatever its size.
+
+    `new_tickets`: the rows `tickets.service.ingest` inserted (else they are read back).
+    `recent`: the router's index kept between batches; without it the candidates are read afresh,
+    the 5,000 most recent tickets of the batch's places and citizens."""
+    if new_tickets is not None:
+        new_rows: Sequence[Any] = [_NewTicket(r) for r in new_tickets]
+    else:
+        new_rows = await repository.tickets_for_linking(session, tracking_numbers)
     if not new_rows:
         return
     now = utcnow()
     dup_since = now - timedelta(hours=settings.duplicate_window_hours)
     hot_since = now - timedelta(hours=settings.hot_issue_window_hours)
     since = min(dup_since, hot_since)
-    towns = {r.town_code for r in new_rows if r.town_code}
     citizens = {r.citizen_id for r in new_rows if r.citizen_id is not None}
-    recent = await repository.recent_candidates(session, since, towns, citizens, [r.id for r in new_rows])
-
-    def item(r: Any) -> Item:
-        return Item(r.id, r.citizen_id, r.town_code, r.topic, r.received_at,
-                    shingles(f"{r.subject or ''}{r.text}"), r.issue_cluster_id, r.tracking_number)
-
-    links = link_batch([item(r) for r in new_rows], [item(r) for r in reversed(recent)],
-                       duplicate_similarity=settings.duplicate_similarity,
-                       hot_similarity=settings.hot_issue_similarity,
-                       duplicate_since=dup_since, hot_since=hot_since)
+    new_items = [_item(r) for r in new_rows]
+    thresholds: dict[str, Any] = {"duplicate_similarity": settings.duplicate_similarity,
+                                  "hot_similarity": settings.hot_issue_similarity,
+                                  "duplicate_since": dup_since, "hot_since": hot_since}
+    if recent is not None:
+        await recent.catch_up(session, since, dup_since, {r.id for r in new_rows}, citizens)
+        links = recent.index.link(new_items, **thresholds)
+    else:
+        towns = {r.town_code for r in new_rows if r.town_code}
+        candidates = await repository.recent_candidates(session, since, towns, citizens, [r.id for r in new_rows])
+        links = link_batch(new_items, [_item(r) for r in reversed(candidates)], **thresholds)
     new_ids = {r.id for r in new_rows}
     await repository.set_links(session, [{"id": lk.id, "issue_cluster_id": lk.cluster_id,
                                           "probable_duplicate_of": lk.duplicate_of}
@@ -156,7 +251,13 @@ async def after_ingest(session: AsyncSession, tracking_numbers: Sequence[str], s
                                  {**refusal, "suggested_reason_code": "legal_proceedings"
                                   if "court" in refusal["reason"] or "arbitration" in refusal["reason"]
                                   else "outside_government_services"}, now))
-    await tickets.insert_events(session, events)
+    summaries = None
+    if new_tickets is not None:
+        # The events' tickets are the batch's own: their summary is known (no read back).
+        from hotline.tickets.service import event_summary
+
+        summaries = {r["id"]: event_summary(r) for r in new_tickets}
+    await tickets.insert_events(session, events, summaries)
 
 
 def _event(ticket_id: int, kind: str, reason: str, data: dict[str, Any], now: Any) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.kit.clock import utcnow
+from hotline.kit.db import insert_rows
 from hotline.kit.errors import Conflict, HotlineError
 from hotline.kit.settings import Settings, get_settings
 from hotline.sla import repository
@@ -319,8 +320,8 @@ async def plan_clocks_for_new(session: AsyncSession, tickets: Sequence[NewTicket
 
 
 async def insert_clocks(session: AsyncSession, clocks: Sequence[dict[str, Any]]) -> None:
-    """Clock rows from `plan_clocks_for_new`, their `ticket_id` set."""
-    await repository.insert_clocks(session, list(clocks))
+    """Clock rows from `plan_clocks_for_new`, their `ticket_id` set (one statement)."""
+    await insert_rows(session, SlaClock.__table__, list(clocks))
 
 
 async def start_clocks_for_new(session: AsyncSession, tickets: Sequence[NewTicket],

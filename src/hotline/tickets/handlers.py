@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from hotline.calls.service import is_call_event, record_call_events
 from hotline.departments import repository as departments
@@ -13,7 +14,7 @@ from hotline.kit.db import Database
 from hotline.kit.settings import Settings, get_settings
 from hotline.knowledge import selfservice
 from hotline.routing.engine import Router
-from hotline.routing.service import after_ingest
+from hotline.routing.service import RecentTickets, after_ingest
 from hotline.sla import survey
 from hotline.tickets.service import IngestOutcome, RouteBatch, ingest
 
@@ -32,8 +33,20 @@ class IntakeHandler:
         self._directory: set[str] = set()
         self._directory_at = 0.0
         self._ttl = directory_ttl
+        # Recent tickets for duplicate linking, kept between batches (routing/service.py).
+        self.recent = RecentTickets()
 
     async def __call__(self, messages: Sequence[IntakeMessage]) -> list[IngestOutcome]:
+        try:
+            outcomes = await self._handle(messages)
+        except BaseException:
+            self.recent.reset()  # the batch rolled back: what it put in the index never happened
+            raise
+        created = sum(o.created for o in outcomes)
+        log.info("ingested batch of %d: %d new tickets", len(messages), created)
+        return outcomes
+
+    async def _handle(self, messages: Sequence[IntakeMessage]) -> list[IngestOutcome]:
         async with self.db.unit_of_work() as session:
             if time.monotonic() - self._directory_at > self._ttl or not self._directory:
                 self._directory = await departments.active_codes(session)
@@ -53,11 +66,11 @@ class IntakeHandler:
             looked_up += answered
             route = await selfservice.prepare(session, self.route, self.settings.self_service_threshold,
                                               messages)
-            outcomes = await ingest(session, messages, route, self._directory)
+            new_tickets: list[dict[str, Any]] = []
+            outcomes = await ingest(session, messages, route, self._directory, new_tickets)
             # 并单/hot issues and the router's emergency/refusal flags, in the same unit of work.
-            await after_ingest(session, [o.tracking_number for o in outcomes if o.created], self.settings)
-            await selfservice.after_ingest(session, outcomes)
+            await after_ingest(session, [o.tracking_number for o in outcomes if o.created], self.settings,
+                               new_tickets, self.recent)
+            await selfservice.after_ingest(session, outcomes, new_tickets)
             outcomes += looked_up
-        created = sum(o.created for o in outcomes)
-        log.info("ingested batch of %d: %d new tickets", len(messages), created)
         return outcomes

@@ -9,8 +9,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.kit.clock import utcnow
-from hotline.notify import repository as outbox_repository
-from hotline.notify.outbox import TICKET_EVENT
+from hotline.notify.outbox import TICKET_EVENT, enqueue_many
 
 EVENT_SCHEMA_VERSION = 1
 SUMMARY_FIELDS = ("status", "type", "topic", "urgency", "department_code", "town_code", "reopen_count")
@@ -35,13 +34,18 @@ def event_payload(*, event_id: int, tracking_number: str, kind: str, from_status
     }
 
 
-async def queue_bulk(session: AsyncSession, rows: Sequence[Mapping[str, Any]], ids: Sequence[int]) -> None:
-    """Queue events inserted in bulk (`rows`, with their new `ids`) in the same unit of work."""
+async def queue_bulk(session: AsyncSession, rows: Sequence[Mapping[str, Any]], ids: Sequence[int],
+                     known: Mapping[int, Mapping[str, Any]] | None = None) -> None:
+    """Queue events inserted in bulk (`rows`, with their new `ids`) in the same unit of work.
+    `known`: summaries of tickets the caller has in hand (the router's new ones); the rest are read."""
     if not rows:
         return
     from hotline.tickets import lifecycle_repository  # late: the repository module imports this one
 
-    tickets = await lifecycle_repository.ticket_summaries(session, {r["ticket_id"] for r in rows})
+    tickets: dict[int, Mapping[str, Any]] = dict(known or {})
+    missing = {r["ticket_id"] for r in rows} - tickets.keys()
+    if missing:
+        tickets.update(await lifecycle_repository.ticket_summaries(session, missing))
     now = utcnow()
     out = []
     for row, id_ in zip(rows, ids, strict=True):
@@ -55,4 +59,4 @@ async def queue_bulk(session: AsyncSession, rows: Sequence[Mapping[str, Any]], i
                                 created_at=row.get("created_at") or now, ticket=t)
         out.append({"kind": TICKET_EVENT, "destination": None, "key": tn, "payload": payload,
                     "attempts": 0, "next_attempt_at": now, "created_at": now})
-    await outbox_repository.insert_many(session, out)
+    await enqueue_many(session, out)

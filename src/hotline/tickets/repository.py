@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -32,7 +32,7 @@ from hotline.kit.cursors import (
     decode_time_cursor,
     encode_id_cursor,
 )
-from hotline.kit.db import insert_ignoring_conflicts
+from hotline.kit.db import insert_rows
 from hotline.tickets.models import CitizenContact, Ticket, TicketAssignment, TicketEvent
 
 # Other domains page with these names (the cursors live in kit.cursors now).
@@ -69,11 +69,7 @@ async def upsert_citizens(session: AsyncSession, rows: list[dict[str, Any]]) -> 
     """Create citizens not yet known; return ids for every (identity_kind, identity) given."""
     if not rows:
         return {}
-    # RETURNING makes it one multi-row INSERT (insertmanyvalues) instead of one per citizen.
-    await session.execute(
-        insert_ignoring_conflicts(session, CitizenContact.__table__, ["identity_kind", "identity"])
-        .returning(CitizenContact.__table__.c.id), rows
-    )
+    await insert_rows(session, CitizenContact.__table__, rows, skip_conflicts_on=["identity_kind", "identity"])
     keys = list({(r["identity_kind"], r["identity"]) for r in rows})
     result = await session.execute(
         select(CitizenContact.identity_kind, CitizenContact.identity, CitizenContact.id).where(
@@ -87,11 +83,9 @@ async def insert_tickets(session: AsyncSession, rows: list[dict[str, Any]]) -> d
     """Insert tickets, skipping tracking numbers that exist; return {tracking_number: id} of new ones."""
     if not rows:
         return {}
-    stmt = insert_ignoring_conflicts(session, Ticket.__table__, ["tracking_number"]).returning(
-        Ticket.__table__.c.tracking_number, Ticket.__table__.c.id
-    )
-    result = await session.execute(stmt, rows)
-    return {tn: id_ for tn, id_ in result}
+    created = await insert_rows(session, Ticket.__table__, rows, skip_conflicts_on=["tracking_number"],
+                                returning=("tracking_number", "id"))
+    return {tn: id_ for tn, id_ in created}
 
 
 async def ticket_ids(session: AsyncSession, tracking_numbers: Iterable[str]) -> dict[str, int]:
@@ -103,20 +97,19 @@ async def ticket_ids(session: AsyncSession, tracking_numbers: Iterable[str]) -> 
 
 
 async def insert_intake(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        await session.execute(
-            insert_ignoring_conflicts(session, IntakeRecord.__table__, ["channel", "external_id"]), rows
-        )
+    await insert_rows(session, IntakeRecord.__table__, rows, skip_conflicts_on=["channel", "external_id"])
 
 
-async def insert_events(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+async def insert_events(session: AsyncSession, rows: list[dict[str, Any]],
+                        tickets: Mapping[int, Mapping[str, Any]] | None = None) -> None:
+    """Events in bulk, each queued for hotline.ticket-events in the same transaction (outbox).
+    `tickets`: what the caller knows of the events' tickets (their summary for the event record:
+    tracking_number and publish.SUMMARY_FIELDS), so they are not read back."""
     if rows:
-        table = TicketEvent.__table__
-        result = await session.execute(table.insert().returning(table.c.id, sort_by_parameter_order=True), rows)
-        # Every event is also queued for hotline.ticket-events, in the same transaction (outbox).
+        ids = [id_ for (id_,) in await insert_rows(session, TicketEvent.__table__, rows, returning=("id",))]
         from hotline.tickets.publish import queue_bulk
 
-        await queue_bulk(session, rows, list(result.scalars()))
+        await queue_bulk(session, rows, ids, tickets)
 
 
 async def get_by_tracking_number(session: AsyncSession, tracking_number: str) -> Ticket | None:
@@ -234,38 +227,95 @@ async def list_tickets(
     return rows[:limit], next_cursor
 
 
-async def department_queue_keys(
-    session: AsyncSession, principal: Principal, code: str, limit: int, status: str | None = None,
-    updated_since: datetime | None = None, cursor: str | None = None,
-) -> list[tuple[int, datetime]]:
-    """(id, updated_at) of one page of a unit's queue, oldest change first: cheap (index only),
-    so a poll can answer 304 before loading a single ticket.
+# The columns a poll shows (TicketOut), and the citizen's contact for masking: one statement gives
+# the page, so a poll is one round trip and no ORM objects (50 full Ticket rows cost more CPU than
+# everything else in the request together).
+QUEUE_COLUMNS = (
+    Ticket.id, Ticket.updated_at, Ticket.tracking_number, Ticket.type, Ticket.status, Ticket.channel,
+    Ticket.subject, Ticket.text, Ticket.topic, Ticket.town_code, Ticket.urgency, Ticket.department_code,
+    Ticket.location_address, Ticket.lat, Ticket.lng, Ticket.dispatch_due_at, Ticket.reply_due_at,
+    Ticket.received_at, Ticket.created_at, Ticket.confidential, CitizenContact.id.label("citizen_id"),
+    CitizenContact.name.label("citizen_name"), CitizenContact.phone.label("citizen_phone"),
+    CitizenContact.email.label("citizen_email"),
+)
+_queue_statements: dict[tuple[bool, bool, bool, bool], Any] = {}
+
+
+def _queue_statement(with_status: bool, with_since: bool, with_cursor: bool, rows: bool) -> Any:
+    """One page of a unit's queue, built once per shape with bound parameters (building the UNION
+    costs more than running it): (id, updated_at) keys, or the page's rows with their citizens.
 
     The unit's tickets as lead and as co-handler are two index range scans joined by UNION: one
     query with `lead OR co-handler` cannot use the (department_code, updated_at, id) index for
     the ordering and sorts the whole table (seconds per poll at a million tickets).
     """
-    if not (principal.is_centre or principal.department_code == code):
-        return []
+    shape = (with_status, with_since, with_cursor, rows)
+    if (stmt := _queue_statements.get(shape)) is not None:
+        return stmt
     conds: list[ColumnElement[bool]] = []
-    if status:
-        conds.append(Ticket.status.in_(status.split(",")))
-    if updated_since:
-        conds.append(Ticket.updated_at > updated_since)
-    if cursor:
-        at, last_id = decode_time_cursor(cursor)
+    if with_status:
+        conds.append(Ticket.status.in_(bindparam("statuses", expanding=True)))
+    if with_since:
+        conds.append(Ticket.updated_at > bindparam("since", type_=Ticket.updated_at.type))
+    if with_cursor:
         # A row comparison: the index range starts at the cursor instead of filtering up to it.
-        conds.append(tuple_(Ticket.updated_at, Ticket.id) > (at, last_id))
-    page = limit + 1
-    lead = (select(Ticket.id, Ticket.updated_at).where(Ticket.department_code == code, *conds)
+        conds.append(tuple_(Ticket.updated_at, Ticket.id)
+                     > tuple_(bindparam("after_at", type_=Ticket.updated_at.type), bindparam("after_id")))
+    page = bindparam("page", type_=Ticket.id.type)
+    lead = (select(Ticket.id, Ticket.updated_at).where(Ticket.department_code == bindparam("code"), *conds)
             .order_by(Ticket.updated_at, Ticket.id).limit(page))
     co = (select(Ticket.id, Ticket.updated_at)
           .join(TicketAssignment, TicketAssignment.ticket_id == Ticket.id)
-          .where(TicketAssignment.department_code == code, TicketAssignment.state != "withdrawn", *conds)
+          .where(TicketAssignment.department_code == bindparam("code"), TicketAssignment.state != "withdrawn",
+                 *conds)
           .order_by(Ticket.updated_at, Ticket.id).limit(page))
-    both = union(lead.subquery().select(), co.subquery().select()).subquery()
-    stmt = select(both.c.id, both.c.updated_at).order_by(both.c.updated_at, both.c.id).limit(page)
-    return [(i, u) for i, u in (await session.execute(stmt)).all()]
+    both = union(lead.subquery().select(), co.subquery().select()).subquery("queue")
+    if rows:
+        stmt = (select(*QUEUE_COLUMNS).select_from(both)
+                .join(Ticket, Ticket.id == both.c.id)
+                .outerjoin(CitizenContact, CitizenContact.id == Ticket.citizen_id)
+                .order_by(both.c.updated_at, both.c.id).limit(page))
+    else:
+        stmt = select(both.c.id, both.c.updated_at).order_by(both.c.updated_at, both.c.id).limit(page)
+    _queue_statements[shape] = stmt
+    return stmt
+
+
+def _queue_params(code: str, limit: int, status: str | None, updated_since: datetime | None,
+                  cursor: str | None) -> dict[str, Any]:
+    params: dict[str, Any] = {"code": code, "page": limit + 1}
+    if status:
+        params["statuses"] = status.split(",")
+    if updated_since:
+        params["since"] = updated_since
+    if cursor:
+        params["after_at"], params["after_id"] = decode_time_cursor(cursor)
+    return params
+
+
+async def department_queue_keys(
+    session: AsyncSession, principal: Principal, code: str, limit: int, status: str | None = None,
+    updated_since: datetime | None = None, cursor: str | None = None,
+) -> list[tuple[int, datetime]]:
+    """(id, updated_at) of one page of a unit's queue (limit + 1 rows: one more says there are
+    more), oldest change first: cheap (index only), so a poll can answer 304 before loading a ticket."""
+    if not (principal.is_centre or principal.department_code == code):
+        return []
+    stmt = _queue_statement(bool(status), bool(updated_since), bool(cursor), rows=False)
+    result = await session.execute(stmt, _queue_params(code, limit, status, updated_since, cursor))
+    return [(i, u) for i, u in result.all()]
+
+
+async def department_queue_page(
+    session: AsyncSession, principal: Principal, code: str, limit: int, status: str | None = None,
+    updated_since: datetime | None = None, cursor: str | None = None,
+) -> Sequence[Any]:
+    """The same page as `department_queue_keys`, as rows of QUEUE_COLUMNS (citizen columns null
+    when the ticket has none), in one statement so the rows and their keys agree."""
+    if not (principal.is_centre or principal.department_code == code):
+        return []
+    stmt = _queue_statement(bool(status), bool(updated_since), bool(cursor), rows=True)
+    return (await session.execute(stmt, _queue_params(code, limit, status, updated_since, cursor))).all()
 
 
 async def tickets_by_ids(session: AsyncSession, principal: Principal, ids: Sequence[int]) -> list[Ticket]:

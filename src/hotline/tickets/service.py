@@ -38,11 +38,13 @@ async def ingest(
     messages: Sequence[IntakeMessage],
     route_batch: RouteBatch,
     known_departments: set[str],
+    new_tickets: list[dict[str, Any]] | None = None,
 ) -> list[IngestOutcome]:
     """Persist a batch of intake messages in the caller's unit of work; idempotent.
 
     A message already received (same channel and external id) is not stored again; it is
-    answered with the ticket it made the first time.
+    answered with the ticket it made the first time. `new_tickets`, if given, receives the rows
+    of the tickets this call created (with their `id`), so later steps need not read them back.
     """
     unique: dict[tuple[str, str], IntakeMessage] = {}
     for m in messages:
@@ -120,10 +122,15 @@ async def ingest(
         for m in new
     ])
     events = []
+    summaries: dict[int, dict[str, Any]] = {}
     for m, row in zip(new, ticket_rows, strict=True):
         tid = created.get(m.tracking_number)
         if tid is None:
             continue
+        row["id"] = tid
+        if new_tickets is not None:
+            new_tickets.append(row)
+        summaries[tid] = event_summary(row)
         events.append({"ticket_id": tid, "kind": "received", "from_status": None,
                        "to_status": TicketStatus.RECEIVED.value, "actor": f"channel:{m.channel.value}",
                        "reason": None, "data": {"external_id": m.external_id}, "created_at": now})
@@ -143,7 +150,7 @@ async def ingest(
                            "to_status": TicketStatus.PENDING_DISPATCH.value, "actor": ROUTER_ACTOR,
                            "reason": "; ".join(routing["reasons"]), "data": {"rule": routing["rule"]},
                            "created_at": now})
-    await repository.insert_events(session, events)
+    await repository.insert_events(session, events, summaries)
     await insert_clocks(session, [
         {**clock, "ticket_id": created[m.tracking_number]}
         for m, (_, clocks) in zip(new, planned, strict=True) if m.tracking_number in created for clock in clocks
@@ -151,6 +158,13 @@ async def ingest(
     outcomes += [IngestOutcome(m.channel.value, m.external_id, m.tracking_number, m.tracking_number in created)
                  for m in new]
     return outcomes + await _attach_follow_ups(session, follow_ups)
+
+
+def event_summary(row: dict[str, Any]) -> dict[str, Any]:
+    """What an event record says of a ticket just inserted (publish.SUMMARY_FIELDS), without a read."""
+    return {"id": row["id"], "tracking_number": row["tracking_number"], "status": row["status"],
+            "type": row["type"], "topic": row["topic"], "urgency": row["urgency"],
+            "department_code": row["department_code"], "town_code": row["town_code"], "reopen_count": 0}
 
 
 async def _attach_follow_ups(session: AsyncSession,
