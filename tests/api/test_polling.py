@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
+
+import orjson
 
 from tests.api.conftest import LEAD, World, make_ticket, ticket_row
 
@@ -86,3 +89,25 @@ async def test_updated_since_and_bad_cursors(world: World) -> None:
     bad = await c.get(QUEUE, headers=dept, params={"cursor": "not-a-cursor"})
     assert bad.status_code == 400 and bad.headers["content-type"].startswith("application/problem+json")
     assert (await c.get("/api/v1/departments/no-such-unit/tickets", headers=world.as_("agent"))).status_code == 404
+
+
+async def test_a_poll_shows_each_ticket_as_the_ticket_list_does(world: World) -> None:
+    """The queue is written without the response models (for speed): its items must still be the
+    list's items, field for field and byte for byte, masked identities included."""
+    c = world.client
+    await make_ticket(world.db, LEAD, text="普通投诉：噪音", phone="+8613900000003", name="赵六")
+    for who in ("department", "supervisor"):
+        polled = await c.get(QUEUE, headers=world.as_(who))
+        listed = await c.get("/api/v1/tickets", headers=world.as_(who), params={"department": LEAD})
+        assert polled.status_code == listed.status_code == 200
+        assert polled.headers["content-type"] == listed.headers["content-type"]
+        by_number = {t["tracking_number"]: t for t in listed.json()["items"]}
+        items = polled.json()["items"]
+        assert len(items) == 2 and [t["citizen"]["hidden"] for t in items] == [True, False]
+        assert [by_number[t["tracking_number"]] for t in items] == items
+        for t in items:  # the same bytes too: datetimes and numbers written the same way
+            raw = orjson.dumps(t)
+            assert raw.decode() in polled.text
+            assert json.dumps(by_number[t["tracking_number"]], ensure_ascii=False,
+                              separators=(",", ":")) in listed.text
+        assert polled.json()["next_cursor"] is None and polled.json()["resume_cursor"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime
 
 from hotline.api.deps import SessionDep
@@ -65,19 +64,23 @@ async def poll_queue(
             raise NotFound(f"no department {code!r}")  # another unit's queue does not exist for you
     elif await repository.get_by_code(session, code) is None:  # a unit's own code exists (foreign key)
         raise NotFound(f"no department {code!r}")
-    keys = await tickets.department_queue_keys(session, principal, code, limit, status, updated_since, cursor)
-    more = len(keys) > limit
-    keys = keys[:limit]
     params = f"{code}|{status}|{updated_since.isoformat() if updated_since else ''}|{cursor}|{limit}"
-    etag = queries.page_etag(principal, params, keys)
-    headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
-    if _matches(request.headers.get("if-none-match"), etag):
-        return Response(status_code=304, headers=headers)
-    rows = await tickets.tickets_by_ids(session, principal, [i for i, _ in keys])
-    last = encode_time_cursor(keys[-1][1], keys[-1][0]) if keys else cursor
-    page = DepartmentQueuePage(items=await queries.present(session, rows),
-                               next_cursor=last if more else None, resume_cursor=last)
-    return JSONResponse(page.model_dump(mode="json"), headers=headers)
+    if_none_match = request.headers.get("if-none-match")
+    if if_none_match:
+        # A conditional poll: the page's (id, updated_at) keys from the index decide 304 before a
+        # single ticket is read.
+        keys = await tickets.department_queue_keys(session, principal, code, limit, status, updated_since, cursor)
+        etag = queries.page_etag(principal, params, keys[:limit])
+        if _matches(if_none_match, etag):
+            return Response(status_code=304, headers={"ETag": etag, "Cache-Control": "private, no-cache"})
+    rows = await tickets.department_queue_page(session, principal, code, limit, status, updated_since, cursor)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    # The ETag of the rows served (not of the keys above: the queue may have moved in between).
+    etag = queries.page_etag(principal, params, [(r.id, r.updated_at) for r in rows])
+    last = encode_time_cursor(rows[-1].updated_at, rows[-1].id) if rows else cursor
+    return Response(queries.queue_page_json(rows, last if more else None, last), media_type="application/json",
+                    headers={"ETag": etag, "Cache-Control": "private, no-cache"})
 
 
 def _matches(if_none_match: str | None, etag: str) -> bool:

@@ -9,7 +9,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
+import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.auth import service as auth
@@ -81,6 +83,36 @@ def events_out(principal: Principal, ticket: Ticket, events: Sequence[TicketEven
         return out
     return [e.model_copy(update={"data": {k: v for k, v in e.data.items() if k not in IDENTIFYING_EVENT_DATA}})
             if e.data else e for e in out]
+
+
+MASKED_JSON: dict[str, Any] = MASKED.model_dump()
+
+
+def queue_item(row: Any) -> dict[str, Any]:
+    """One row of `repository.department_queue_page` as TicketOut's JSON (same fields, same order,
+    confidential citizens masked), without building a model: a poll serializes 50 of these."""
+    if row.citizen_id is None:
+        citizen: dict[str, Any] | None = None
+    elif row.confidential:
+        citizen = MASKED_JSON
+    else:
+        citizen = {"name": row.citizen_name, "phone": row.citizen_phone, "email": row.citizen_email,
+                   "hidden": False}
+    return {
+        "tracking_number": row.tracking_number, "type": row.type, "status": row.status, "channel": row.channel,
+        "subject": row.subject, "text": row.text, "topic": row.topic, "town_code": row.town_code,
+        "urgency": row.urgency, "department_code": row.department_code, "location_address": row.location_address,
+        "lat": row.lat, "lng": row.lng, "dispatch_due_at": row.dispatch_due_at, "reply_due_at": row.reply_due_at,
+        "received_at": row.received_at, "created_at": row.created_at, "updated_at": row.updated_at,
+        "confidential": bool(row.confidential), "citizen": citizen,
+    }
+
+
+def queue_page_json(rows: Sequence[Any], next_cursor: str | None, resume_cursor: str | None) -> bytes:
+    """DepartmentQueuePage as bytes: orjson writes UTC datetimes as pydantic does (`…Z`, microseconds
+    only when present), so the body is byte for byte what the model would give."""
+    return orjson.dumps({"items": [queue_item(r) for r in rows], "next_cursor": next_cursor,
+                         "resume_cursor": resume_cursor}, option=orjson.OPT_UTC_Z)
 
 
 def page_etag(principal: Principal, params: str, keys: Sequence[tuple[int, datetime]]) -> str:
