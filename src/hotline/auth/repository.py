@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.auth.models import (
@@ -62,13 +62,18 @@ async def keys_of(session: AsyncSession, principal_ids: Sequence[int]) -> Sequen
     return (await session.scalars(stmt)).all()
 
 
-async def principal_by_key_hash(session: AsyncSession, key_hash: str) -> tuple[ApiKey, PrincipalRecord] | None:
-    """One indexed lookup per request: the key and its principal."""
-    row = (await session.execute(
-        select(ApiKey, PrincipalRecord).join(PrincipalRecord, PrincipalRecord.id == ApiKey.principal_id)
-        .where(ApiKey.key_hash == key_hash)
-    )).first()
-    return (row[0], row[1]) if row else None
+# Built once: the lookup every API-key request makes (columns, not ORM objects).
+_KEY_CHECK = (
+    select(ApiKey.id, ApiKey.revoked_at, ApiKey.expires_at, ApiKey.last_used_at, PrincipalRecord.id.label("principal_id"),
+           PrincipalRecord.name, PrincipalRecord.role, PrincipalRecord.department_code, PrincipalRecord.active)
+    .join(PrincipalRecord, PrincipalRecord.id == ApiKey.principal_id)
+    .where(ApiKey.key_hash == bindparam("key_hash"))
+)
+
+
+async def key_check(session: AsyncSession, key_hash: str) -> Any | None:
+    """One indexed lookup per request: the key's state and its principal, as one row (or None)."""
+    return (await session.execute(_KEY_CHECK, {"key_hash": key_hash})).first()
 
 
 async def principal_by_session_hash(

@@ -141,19 +141,19 @@ async def authenticate(session: AsyncSession, token: str, secret_key: str) -> tu
         if cs.last_used_at is None or now - cs.last_used_at > TOUCH_EVERY:
             await repository.touch_console_session(session, cs.id, now)
         return as_principal(row), Credential("session", cs.id, cs.expires_at)
-    found = await repository.principal_by_key_hash(session, h)
-    if found is None:
+    key = await repository.key_check(session, h)
+    if key is None:
         raise NotAuthenticated("the API key is not valid")
-    key, row = found
     if key.revoked_at is not None:
         raise NotAuthenticated("this API key has been revoked")
     if key.expires_at is not None and key.expires_at <= now:
         raise NotAuthenticated("this API key has expired")
-    if not row.active:
+    if not key.active:
         raise NotAuthenticated("this principal has been deactivated")
     if key.last_used_at is None or now - key.last_used_at > TOUCH_EVERY:
         await repository.touch_key(session, key.id, now)
-    return as_principal(row), Credential("api_key", key.id, key.expires_at)
+    principal = Principal(key.principal_id, key.name, Role(key.role), key.department_code)
+    return principal, Credential("api_key", key.id, key.expires_at)
 
 
 async def login(

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import AwareDatetime
 
-from hotline.api.deps import SessionDep
+from hotline.api.deps import ReadOnly, SessionDep
 from hotline.api.idempotency import Idempotency
 from hotline.api.params import refuse_nul
 from hotline.auth.deps import AdminOnly, CurrentPrincipal, TicketReader
@@ -43,7 +43,7 @@ async def list_departments(
                           next_cursor=encode_id_cursor(items[-1].id) if more else None)
 
 
-@router.get("/{code}/tickets", response_model=DepartmentQueuePage,
+@router.get("/{code}/tickets", response_model=DepartmentQueuePage, dependencies=[ReadOnly],
             responses={304: {"description": "nothing changed since the ETag you sent (If-None-Match)"}})
 async def poll_queue(
     request: Request,
