@@ -11,13 +11,14 @@ import csv
 import io
 import json
 import re
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from typing import Any
 
 from hotline.kit.errors import HotlineError
+from hotline.routing.text import Lexicon, RawBatch, leftmost_longest
 
 TOWN = "@town"
 ANY = "*"
@@ -194,6 +195,7 @@ class Catalogue:
     _by_keyword: dict[str, list[int]] = field(init=False, repr=False)
     _weights: dict[str, float] = field(init=False, repr=False)
     _pattern: re.Pattern[str] | None = field(init=False, repr=False)
+    _lexicon: Lexicon | None = field(init=False, repr=False, compare=False, default=None)
 
     def __post_init__(self) -> None:
         self._by_keyword = {}
@@ -216,6 +218,23 @@ class Catalogue:
             for i in self._by_keyword[kw]:
                 hits.setdefault(i, []).append(kw)
         return hits
+
+    def keyword_hits_batch(self, texts: Sequence[str]) -> list[dict[int, list[str]]]:
+        """`keyword_hits` of every text, the whole batch searched at once."""
+        if self._pattern is None:
+            return [{} for _ in texts]
+        if self._lexicon is None:
+            self._lexicon = Lexicon(sorted(self._by_keyword, key=len, reverse=True))
+        by_keyword = self._by_keyword
+        out = []
+        for found in self._lexicon.find(RawBatch.of(texts)).per_text():
+            hits: dict[int, list[str]] = {}
+            if found:
+                for kw in dict.fromkeys(w for _, w in leftmost_longest(found)):
+                    for i in by_keyword[kw]:
+                        hits.setdefault(i, []).append(kw)
+            out.append(hits)
+        return out
 
     def topic_votes(self, hits: dict[int, list[str]]) -> dict[str, float]:
         """Topic evidence from keywords alone (the rules' topic when no model is loaded)."""

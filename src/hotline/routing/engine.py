@@ -22,10 +22,10 @@ from hotline.routing.catalogue import (
     RowMatch,
     default_catalogue,
 )
-from hotline.routing.place import PlaceMatch, extract_place
-from hotline.routing.rules import classify_type
+from hotline.routing.place import PlaceMatch, extract_place, places_from_text
+from hotline.routing.rules import classify_type, classify_types
 from hotline.routing.schemas import RoutingDecision
-from hotline.routing.urgency import assess
+from hotline.routing.urgency import UrgencyFlags, assess_batch
 
 log = logging.getLogger(__name__)
 
@@ -110,13 +110,21 @@ class Router:
     def route_batch(self, texts: list[str], locations: Sequence[Any | None] | None = None) -> list[RoutingDecision]:
         topics = _predict(getattr(self.models, "topic", None), texts, "topic")
         types = _predict(getattr(self.models, "type", None), texts, "type")
+        # Every word list is searched once for the whole batch (routing.text.Lexicon).
+        rule_types = classify_types(texts) if not types else None
+        places = places_from_text(texts)
+        flags = assess_batch(texts)
+        hits = self.catalogue.keyword_hits_batch(texts)
         out = []
         for i, text in enumerate(texts):
             loc = locations[i] if locations is not None and i < len(locations) else None
-            out.append(self._route_one(text, loc, topics[i] if topics else None, types[i] if types else None))
+            out.append(self._route_one(text, loc, topics[i] if topics else None, types[i] if types else None,
+                                       rule_types[i] if rule_types else None, places[i], flags[i], hits[i]))
         return out
 
-    def _route_one(self, text: str, loc: Any, topic_pred: Any, type_pred: Any) -> RoutingDecision:
+    def _route_one(self, text: str, loc: Any, topic_pred: Any, type_pred: Any,
+                   rule_type: tuple[str, str] | None, place_in_text: PlaceMatch, flags: UrgencyFlags,
+                   hits: dict[int, list[str]]) -> RoutingDecision:
         cat = self.catalogue
         reasons: list[str] = []
         # Type: the model when it has one, the rules otherwise.
@@ -124,12 +132,12 @@ class Router:
             type_ = TYPE_ALIASES.get(type_pred.label, type_pred.label)
             type_reason = f"type model: {type_} ({type_pred.confidence:.2f})"
         else:
-            type_, type_reason = classify_type(text)
+            type_, type_reason = rule_type or classify_type(text)
         reasons.append(type_reason)
 
         lat = getattr(loc, "lat", None) if loc is not None else None
         lng = getattr(loc, "lng", None) if loc is not None else None
-        place = extract_place(text, lat, lng)
+        place = extract_place(text, lat, lng, by_text=place_in_text)
         town = place.code if place.status == "found" else None
         if place.status == "found":
             reasons.append(f"place {place.name}: {place.reason}")
@@ -137,10 +145,8 @@ class Router:
             reasons.append(f"place ambiguous ({place.reason}): candidates "
                            + ", ".join(c.name for c in place.candidates))
 
-        flags = assess(text)
         reasons.extend(flags.reasons)
 
-        hits = cat.keyword_hits(text)
         model_topic: str | None = None
         model_conf = 0.0
         if topic_pred is not None:

@@ -6,6 +6,7 @@ Stateless transformers (sklearn protocol) so a saved model pickles them by refer
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -37,6 +38,16 @@ TYPE_CUES: dict[str, tuple[str, ...]] = {
 }
 
 
+@lru_cache(maxsize=8)
+def _cue_lexicon(words: tuple[str, ...]) -> Any:
+    from hotline.routing.text import Lexicon
+
+    lexicon = Lexicon(words)
+    if lexicon.words != words:
+        raise ValueError("cue words must be distinct and not empty")
+    return lexicon
+
+
 class TypeCueFeatures:
     """Binary features: cue word anywhere in the text, and cue word in its first `head`
     characters (where the subject is). Read from the raw text: "？" and "吗" matter here."""
@@ -57,19 +68,19 @@ class TypeCueFeatures:
         return self
 
     def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
-        words = self.words_
-        n = len(words)
-        rows: list[int] = []
-        cols: list[int] = []
-        for i, text in enumerate(texts):
-            head = text[: self.head]
-            for j, w in enumerate(words):
-                if w in text:
-                    rows.append(i)
-                    cols.append(j)
-                    if w in head:
-                        rows.append(i)
-                        cols.append(n + j)
+        from hotline.routing.text import RawBatch
+
+        n = len(self.words_)
+        occ = _cue_lexicon(tuple(self.words_)).find(RawBatch.of(texts))
+        # The first occurrence of each word in each text (occurrences come by position):
+        # the earliest to end, so it alone says whether the word lies inside the head.
+        key = occ.doc * n + occ.word
+        _, first = np.unique(key, return_index=True)
+        doc, word = occ.doc[first], occ.word[first]
+        start = occ.pos[first] - occ.batch.offsets[doc]
+        in_head = start + occ.lexicon.word_length[word] <= self.head
+        rows = np.concatenate((doc, doc[in_head]))
+        cols = np.concatenate((word, n + word[in_head]))
         data = np.ones(len(rows), dtype=np.float64)
         return sparse.csr_matrix((data, (rows, cols)), shape=(len(texts), 2 * n))
 
@@ -87,6 +98,8 @@ class CharNgramHasher:
     Does what sklearn's `HashingVectorizer(analyzer="char")` does, several times faster: the
     batch becomes one array of code points, every n-gram a rolling hash of it, and n-grams
     that would straddle two messages are dropped. Collisions are as rare as any 2**bits hash.
+    The topic and the type model read the same batch: the n-grams are counted once for both
+    (see `_NgramBatch`).
     """
 
     _PRIME = np.uint64(0x100000001B3)  # FNV-1a
@@ -106,30 +119,8 @@ class CharNgramHasher:
         return self
 
     def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
-        docs = [self.preprocessor(t) for t in texts] if self.preprocessor else list(texts)
-        lengths = np.fromiter((len(d) for d in docs), dtype=np.int64, count=len(docs))
-        codes = np.frombuffer("".join(docs).encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
-        owner = np.repeat(np.arange(len(docs), dtype=np.int64), lengths)
-        shift = np.uint64(64 - self.bits)
-        rows, cols = [], []
         lo, hi = self.ngram_range
-        with np.errstate(over="ignore"):  # uint64 arithmetic wraps on purpose
-            for n in range(lo, hi + 1):
-                m = len(codes) - n + 1
-                if m <= 0:
-                    continue
-                h = np.full(m, np.uint64(0xCBF29CE484222325) ^ np.uint64(n), dtype=np.uint64)
-                for k in range(n):
-                    h = (h ^ codes[k:k + m]) * self._PRIME
-                same = owner[:m] == owner[n - 1:n - 1 + m]  # inside one message
-                rows.append(owner[:m][same])
-                cols.append(((h[same] * self._MIX) >> shift).astype(np.int64))
-        r = np.concatenate(rows) if rows else np.empty(0, dtype=np.int64)
-        c = np.concatenate(cols) if cols else np.empty(0, dtype=np.int64)
-        counts = sparse.csr_matrix((np.ones(len(r), dtype=np.float32), (r, c)),
-                                   shape=(len(docs), self.n_features))
-        counts.sum_duplicates()
-        return counts
+        return _NgramBatch.of(texts, self.preprocessor, hi, self.bits).counts(lo, hi, self.bits)
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         return {"ngram_range": self.ngram_range, "bits": self.bits,
@@ -139,3 +130,87 @@ class CharNgramHasher:
         for k, v in params.items():
             setattr(self, k, v)
         return self
+
+
+class _NgramBatch:
+    """The distinct hashed n-grams of one batch, with their counts, sorted by (text, column, n).
+
+    Kept for the last batch seen, so that a second hasher over the same texts (the type model's
+    1–2-grams in 2**16 columns after the topic model's 1–3-grams in 2**18) derives its counts
+    from these instead of hashing and sorting again: a column of fewer bits is the same hash
+    shifted right.
+    """
+
+    _last: _NgramBatch | None = None
+
+    def __init__(self, texts: tuple[str, ...], preprocessor: Any, max_n: int, bits: int) -> None:
+        from hotline.routing.text import _codes_of, model_codes, model_text
+
+        self.texts, self.preprocessor, self.max_n, self.bits = texts, preprocessor, max_n, bits
+        n_docs = len(texts)
+        if preprocessor is model_text:
+            codes32, lengths = model_codes(texts)
+        else:
+            codes32, lengths = _codes_of([preprocessor(t) for t in texts] if preprocessor else texts)
+        codes = codes32.astype(np.uint64)
+        self.n_docs = n_docs
+        n_bits = max(1, (max_n - 1).bit_length())
+        width = max(1, n_docs - 1).bit_length() + bits + n_bits
+        if width > 64:
+            raise ValueError(f"{n_docs} texts × 2**{bits} columns do not fit one sort key")
+        dtype: Any = np.uint32 if width <= 32 else np.uint64
+        owner = np.repeat(np.arange(n_docs, dtype=dtype), lengths)
+        shift = np.uint64(64 - bits)
+        keys = []
+        with np.errstate(over="ignore"):  # uint64 arithmetic wraps on purpose
+            for n in range(1, max_n + 1):
+                m = len(codes) - n + 1
+                if m <= 0:
+                    continue
+                h = np.full(m, np.uint64(0xCBF29CE484222325) ^ np.uint64(n), dtype=np.uint64)
+                for k in range(n):
+                    h = (h ^ codes[k:k + m]) * CharNgramHasher._PRIME
+                same = owner[:m] == owner[n - 1:n - 1 + m]  # inside one message
+                col = ((h[same] * CharNgramHasher._MIX) >> shift).astype(dtype)
+                keys.append((owner[:m][same] << dtype(bits + n_bits)) | (col << dtype(n_bits))
+                            | dtype(n - 1))
+        key = np.concatenate(keys) if keys else np.empty(0, dtype=dtype)
+        key.sort()
+        starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1]))) if key.size else key
+        self.count = np.diff(np.append(starts, key.size)).astype(np.float32)
+        key = key[starts]
+        self.n = (key & dtype((1 << n_bits) - 1)).astype(np.int64) + 1
+        self.col = ((key >> dtype(n_bits)) & dtype((1 << bits) - 1)).astype(np.int64)
+        self.doc = (key >> dtype(bits + n_bits)).astype(np.int64)
+
+    @classmethod
+    def of(cls, texts: Sequence[str], preprocessor: Any, max_n: int, bits: int) -> _NgramBatch:
+        key = tuple(texts)
+        last = cls._last
+        if (last is not None and last.preprocessor is preprocessor and max_n <= last.max_n
+                and bits <= last.bits and last.texts == key):
+            return last
+        batch = cls(key, preprocessor, max_n, bits)
+        cls._last = batch
+        return batch
+
+    def counts(self, lo: int, hi: int, bits: int) -> sparse.csr_matrix:
+        """The (texts × 2**bits) count matrix of the lo..hi-grams, canonical CSR, float32."""
+        doc, col, count = self.doc, self.col, self.count
+        if lo > 1 or hi < self.max_n:
+            sel = (self.n >= lo) & (self.n <= hi)
+            doc, col, count = doc[sel], col[sel], count[sel]
+        col = col >> (self.bits - bits)
+        # Same (text, column) side by side: n-grams of different n, or columns that merge.
+        if col.size:
+            new = np.concatenate(([True], (doc[1:] != doc[:-1]) | (col[1:] != col[:-1])))
+            if not new.all():
+                starts = np.flatnonzero(new)
+                count = np.add.reduceat(count, starts)
+                doc, col = doc[starts], col[starts]
+        indptr = np.zeros(self.n_docs + 1, dtype=np.int64)
+        np.cumsum(np.bincount(doc, minlength=self.n_docs), out=indptr[1:])
+        m = sparse.csr_matrix((count, col.astype(np.int32), indptr.astype(np.int32)),
+                              shape=(self.n_docs, 1 << bits))
+        m.has_canonical_format = True
+        return m

@@ -10,10 +10,13 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from typing import Literal
+
+from hotline.routing.text import Lexicon, RawBatch, leftmost_longest
 
 PlaceStatus = Literal["found", "ambiguous", "none"]
 
@@ -60,6 +63,10 @@ class _Gazetteer:
     terms: dict[str, tuple[str, str]]  # surface form -> (code, tier: full|alias|bare)
     pattern: re.Pattern[str]
     not_places: re.Pattern[str] | None
+    # Both word lists for a whole batch at once (`places_from_text`): the terms, then the
+    # not-places in their listed order (the first listed that matches wins, as in the regex).
+    lexicon: Lexicon
+    not_place_rank: dict[str, int]
     weak: frozenset[str]
     points: dict[str, tuple[float, float]]
     radius_km: float
@@ -95,8 +102,11 @@ def gazetteer() -> _Gazetteer:
     negatives = data["not_places"]["patterns"]
     not_places = re.compile("|".join(re.escape(p) for p in negatives)) if negatives else None
     centres = data["centres"]
+    lexicon = Lexicon([*terms, *negatives])
     return _Gazetteer(
         names=names, terms=terms, pattern=re.compile(alternation), not_places=not_places,
+        lexicon=lexicon,
+        not_place_rank={p: i for i, p in reversed(list(enumerate(negatives)))},
         weak=frozenset(data["weak_bare_names"]["names"]),
         points={k: (float(v[0]), float(v[1])) for k, v in centres["points"].items()},
         radius_km=float(centres["radius_km"]), margin_km=float(centres["ambiguous_margin_km"]),
@@ -112,18 +122,40 @@ def _has_cue(text: str, start: int, end: int) -> bool:
 _TIER_ORDER = {"full": 0, "alias": 1, "bare": 2}
 
 
+def places_from_text(texts: Sequence[str]) -> list[PlaceMatch]:
+    """`place_from_text` of every text; the place names of the whole batch are found at once."""
+    g = gazetteer()
+    out = []
+    for text, found in zip(texts, g.lexicon.find(RawBatch.of(texts)).per_text(), strict=True):
+        if not found:
+            out.append(NO_PLACE)
+            continue
+        terms = [(s, w) for s, w in found if w in g.terms]
+        rank = g.not_place_rank
+        negatives = sorted(((s, w) for s, w in found if w in rank), key=lambda sw: (sw[0], rank[sw[1]]))
+        matches = [(s, s + len(w), w) for s, w in leftmost_longest(terms)]
+        blocked = [(s, s + len(w)) for s, w in leftmost_longest(negatives)]
+        out.append(_place_of(text, matches, blocked))
+    return out
+
+
 def place_from_text(text: str) -> PlaceMatch:
     g = gazetteer()
     blocked: list[tuple[int, int]] = []
     if g.not_places is not None:
         blocked = [m.span() for m in g.not_places.finditer(text)]
+    return _place_of(text, [(*m.span(), m.group()) for m in g.pattern.finditer(text)], blocked)
+
+
+def _place_of(text: str, matches: list[tuple[int, int, str]], blocked: list[tuple[int, int]]) -> PlaceMatch:
+    """The place, from the place names found in the text (start, end, name) and the spans
+    where a name does not count ("长安街")."""
+    g = gazetteer()
     strong: dict[str, tuple[int, str]] = {}  # code -> (tier rank, reason)
     weak: dict[str, str] = {}
-    for m in g.pattern.finditer(text):
-        s, e = m.span()
+    for s, e, term in matches:
         if any(bs < e and s < be for bs, be in blocked):
             continue
-        term = m.group()
         code, tier = g.terms[term]
         if tier == "bare" and term in g.weak and not _has_cue(text, s, e):
             weak.setdefault(code, f"「{term}」 is also an ordinary word or another place; no locative cue")
@@ -172,9 +204,12 @@ def place_from_point(lat: float, lng: float) -> PlaceMatch:
                       f"坐标 {lat:.4f},{lng:.4f} is {d1:.1f} km from the centre of {g.names[c1]} (approximate)")
 
 
-def extract_place(text: str, lat: float | None = None, lng: float | None = None) -> PlaceMatch:
-    """The place a message is about; the text wins, coordinates settle an ambiguity or fill a gap."""
-    by_text = place_from_text(text)
+def extract_place(text: str, lat: float | None = None, lng: float | None = None,
+                  by_text: PlaceMatch | None = None) -> PlaceMatch:
+    """The place a message is about; the text wins, coordinates settle an ambiguity or fill a gap.
+    `by_text`: what `places_from_text` found in the text, if the batch was searched already."""
+    if by_text is None:
+        by_text = place_from_text(text)
     if lat is None or lng is None:
         return by_text
     by_point = place_from_point(lat, lng)

@@ -6,11 +6,13 @@ Rules explain themselves: every decision carries the keyword that made it.
 from __future__ import annotations
 
 import json
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
 from hotline.routing.schemas import RoutingDecision
+from hotline.routing.text import Lexicon, RawBatch
 
 # Checked in order: a message that reports wrongdoing is a report even if it also complains.
 TYPE_KEYWORDS: list[tuple[str, tuple[str, ...]]] = [
@@ -23,12 +25,22 @@ TYPE_KEYWORDS: list[tuple[str, tuple[str, ...]]] = [
 ]
 
 
-def classify_type(text: str) -> tuple[str, str]:
+def classify_type(text: str, present: Collection[str] | None = None) -> tuple[str, str]:
+    """The type by keywords; `present`: the keywords known to occur in the text, if known."""
     for type_, words in TYPE_KEYWORDS:
         for w in words:
-            if w in text:
+            if w in (text if present is None else present):
                 return type_, f"关键词「{w}」→ {type_}"
     return "other", "no type keyword matched"
+
+
+_TYPE_LEXICON = Lexicon([w for _, words in TYPE_KEYWORDS for w in words])
+
+
+def classify_types(texts: Sequence[str]) -> list[tuple[str, str]]:
+    """`classify_type` of every text; the keywords of the whole batch are found at once."""
+    return [classify_type(t, {w for _, w in found}) if found else ("other", "no type keyword matched")
+            for t, found in zip(texts, _TYPE_LEXICON.find(RawBatch.of(texts)).per_text(), strict=True)]
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,11 @@ of a risk rather than an event ("火灾隐患", "防止火灾").
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
+
+from hotline.routing.text import Lexicon, RawBatch
 
 Urgency = Literal["normal", "utilities", "emergency"]
 
@@ -73,9 +76,12 @@ def _clause_prefix(text: str, start: int) -> str:
 
 
 def _hits(text: str, words: tuple[str, ...], negators: tuple[str, ...] = _NEGATORS,
-          check_after: bool = True) -> str | None:
-    """The first keyword that occurs affirmatively in the text, or None."""
+          check_after: bool = True, present: Collection[str] | None = None) -> str | None:
+    """The first keyword that occurs affirmatively in the text, or None. `present`: the
+    keywords known to occur in the text (the others are not looked for)."""
     for w in words:
+        if present is not None and w not in present:
+            continue
         start = text.find(w)
         while start != -1:
             prefix = _clause_prefix(text, start)[-6:]
@@ -88,18 +94,38 @@ def _hits(text: str, words: tuple[str, ...], negators: tuple[str, ...] = _NEGATO
     return None
 
 
-def assess(text: str) -> UrgencyFlags:
+def _all_words() -> list[str]:
+    words = [w for _, _, ws in EMERGENCY_RULES for w in ws] + list(INJURY) + list(TRAFFIC_ACCIDENT)
+    words += [w for _, ws in REFUSAL_RULES for w in ws] + list(UTILITIES)
+    return words
+
+
+_LEXICON = Lexicon(_all_words())
+
+
+def assess_batch(texts: Sequence[str]) -> list[UrgencyFlags]:
+    """`assess` of every text; the keywords of the whole batch are found at once, and a text
+    without any (most of them) is normal at once."""
+    out = []
+    for text, found in zip(texts, _LEXICON.find(RawBatch.of(texts)).per_text(), strict=True):
+        out.append(assess(text, {w for _, w in found}) if found else UrgencyFlags())
+    return out
+
+
+def assess(text: str, present: Collection[str] | None = None) -> UrgencyFlags:
+    """Urgency, hand-off and refusal flags of one message. `present`: the keywords known to
+    occur in it (as `assess_batch` finds them); None looks for every one."""
     reasons: list[str] = []
     # (target line, why, keyword), plus the other lines to call.
     emergency: tuple[str, str, str] | None = None
     also: list[str] = []
     for target, why, words in EMERGENCY_RULES:
-        kw = _hits(text, words)
+        kw = _hits(text, words, present=present)
         if kw:
             emergency = (target, why, kw)
             break
-    injured = _hits(text, INJURY)
-    accident = _hits(text, TRAFFIC_ACCIDENT)
+    injured = _hits(text, INJURY, present=present)
+    accident = _hits(text, TRAFFIC_ACCIDENT, present=present)
     # Only an accident with injuries is life-safety; a fender-bender is 122's, not an emergency.
     if accident and injured:
         if emergency is None or emergency[0] == "120":
@@ -113,7 +139,7 @@ def assess(text: str) -> UrgencyFlags:
         handoff = {"target": emergency[0], "also": also, "reason": emergency[1], "keyword": emergency[2]}
     refusal = None
     for why, words in REFUSAL_RULES:
-        kw = _hits(text, words, _NEGATORS + _INTENT, check_after=False)
+        kw = _hits(text, words, _NEGATORS + _INTENT, check_after=False, present=present)
         if kw:
             refusal = {"reason": why, "keyword": kw}
             reasons.append(f"关键词「{kw}」→ {why}")
@@ -121,7 +147,7 @@ def assess(text: str) -> UrgencyFlags:
     if handoff is not None and emergency is not None:
         reasons.insert(0, f"关键词「{emergency[2]}」→ emergency, hand off to {emergency[0]}: {emergency[1]}")
         return UrgencyFlags("emergency", handoff, refusal, reasons)
-    kw = _hits(text, UTILITIES)
+    kw = _hits(text, UTILITIES, present=present)
     if kw:
         reasons.insert(0, f"关键词「{kw}」→ utilities tier (水电气)")
         return UrgencyFlags("utilities", None, refusal, reasons)
