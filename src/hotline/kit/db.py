@@ -222,6 +222,8 @@ async def insert_rows(session: AsyncSession, table: Any, rows: Sequence[dict[str
         await session.execute(stmt, list(rows))
         return []
     given = tuple(rows[0])
+    if conflict is None and returning in ((), ("id",)):
+        return await _copy_rows(driver, table, rows, given, with_ids=bool(returning))
     defaults = {c.name: c.default.arg if c.default.is_scalar else c.default.arg(None) for c in table.c
                 if c.name not in given and c.default is not None and (c.default.is_scalar or c.default.is_callable)}
     columns = given + tuple(defaults)
@@ -230,7 +232,7 @@ async def insert_rows(session: AsyncSession, table: Any, rows: Sequence[dict[str
     params: list[list[Any]] = []
     for name, conv in zip(given, convert, strict=False):
         values = [r[name] for r in rows]
-        params.append([conv(v) for v in values] if conv is not None else values)
+        params.append(_json_column(values) if conv is not None else values)
     for name, conv in zip(defaults, convert[len(given):], strict=True):
         value = defaults[name]
         params.append([conv(value) if conv is not None else value] * len(rows))
@@ -242,3 +244,46 @@ async def insert_rows(session: AsyncSession, table: Any, rows: Sequence[dict[str
         at = list(returning).index("id")
         out.sort(key=lambda r: r[at])
     return out
+
+
+def _json_column(values: list[Any]) -> list[str]:
+    """JSON text of a column's values; a document shared by many rows (a clock's spec) is
+    serialized once."""
+    done: dict[int, str] = {}
+    out = []
+    for v in values:
+        key = id(v)
+        text = done.get(key)
+        if text is None:
+            text = done[key] = _json_dumps(v)
+        out.append(text)
+    return out
+
+
+_SEQUENCES: dict[str, str] = {}
+
+
+async def _copy_rows(driver: Any, table: Any, rows: Sequence[dict[str, Any]], given: tuple[str, ...],
+                     with_ids: bool) -> list[tuple[Any, ...]]:
+    """Rows that cannot conflict go by COPY (binary; no per-element array encoding), their ids
+    taken from the table's sequence first when the caller wants them (in the rows' order)."""
+    defaults = {c.name: c.default.arg if c.default.is_scalar else c.default.arg(None) for c in table.c
+                if c.name not in given and c.name != "id" and c.default is not None
+                and (c.default.is_scalar or c.default.is_callable)}
+    columns: list[str] = list(given) + list(defaults)
+    values = [[r[name] for r in rows] for name in given] + [[v] * len(rows) for v in defaults.values()]
+    for i, name in enumerate(columns):
+        if isinstance(table.c[name].type.dialect_impl(_PG), JSON):
+            values[i] = _json_column(values[i])
+    ids: list[int] = []
+    if with_ids:
+        seq = _SEQUENCES.get(table.name)
+        if seq is None:
+            seq = _SEQUENCES[table.name] = await driver.fetchval("SELECT pg_get_serial_sequence($1, 'id')",
+                                                                 table.name)
+        taken = await driver.fetch("SELECT nextval($1::regclass) FROM generate_series(1, $2)", seq, len(rows))
+        ids = sorted(r[0] for r in taken)  # ascending in the rows' order: a timeline reads by id
+        columns.insert(0, "id")
+        values.insert(0, ids)
+    await driver.copy_records_to_table(table.name, records=list(zip(*values, strict=True)), columns=columns)
+    return [(i,) for i in ids]

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.departments.models import Department
+from hotline.kit.clock import utcnow
 from hotline.kit.cursors import decode_id_cursor, encode_id_cursor
+from hotline.kit.db import driver_connection
 from hotline.routing.tables import DispatchCatalogueVersion
 from hotline.tickets.models import Ticket, TicketEvent, TicketStatus
 
@@ -120,31 +122,61 @@ async def recent_candidates(session: AsyncSession, since: datetime, towns: Colle
     return (await session.execute(stmt)).all()
 
 
+class LinkRow(NamedTuple):
+    """A ticket as duplicate linking reads it (the opening of its text)."""
+
+    id: int
+    tracking_number: str
+    citizen_id: int | None
+    town_code: str | None
+    topic: str | None
+    subject: str | None
+    text: str
+    received_at: datetime
+    issue_cluster_id: int | None
+
+
+# The same columns for the PostgreSQL fast path (asyncpg, arrays as parameters: no per-id binds).
+_LINK_SQL = ("SELECT id, tracking_number, citizen_id, town_code, topic, substr(subject, 1, 80), "
+             f"substr(text, 1, {LIKENESS_CHARS}), received_at, issue_cluster_id FROM tickets "
+             "WHERE received_at >= $1 AND status <> 'merged' AND NOT (id = ANY($2::bigint[])) AND ")
+
+
 async def candidates_since(session: AsyncSession, since: datetime, *, after_id: int | None = None,
                            ids: Collection[int] = (), exclude_ids: Collection[int] = (),
-                           limit: int = 5_000) -> Sequence[Any]:
+                           limit: int = 5_000) -> list[LinkRow]:
     """What a router's duplicate index has not seen yet: tickets with an id above `after_id` (all
     recent ones if None) or among `ids` (another router's batch not committed at the last look),
     newest `limit` of them, oldest first."""
+    driver = await driver_connection(session)
+    if driver is not None:
+        rows = await driver.fetch(_LINK_SQL + "(id > $3 OR id = ANY($4::bigint[])) ORDER BY id DESC LIMIT $5",
+                                  since, list(exclude_ids), -1 if after_id is None else after_id, list(ids), limit)
+        return [LinkRow(*r) for r in reversed(rows)]
     conds = [Ticket.received_at >= since, Ticket.status != TicketStatus.MERGED.value]
     if after_id is not None:
         conds.append(or_(Ticket.id > after_id, Ticket.id.in_(list(ids))) if ids else Ticket.id > after_id)
     if exclude_ids:
         conds.append(Ticket.id.not_in(list(exclude_ids)))
     stmt = select(*_LINK_COLUMNS).where(*conds).order_by(Ticket.id.desc()).limit(limit)
-    return list(reversed((await session.execute(stmt)).all()))
+    return [LinkRow(*r) for r in reversed((await session.execute(stmt)).all())]
 
 
 async def citizens_recent(session: AsyncSession, since: datetime, citizens: Collection[int],
-                          exclude_ids: Collection[int], limit: int = 5_000) -> Sequence[Any]:
+                          exclude_ids: Collection[int], limit: int = 5_000) -> list[LinkRow]:
     """The recent tickets of these citizens (their own history, beyond what an index keeps), oldest first."""
     if not citizens:
         return []
+    driver = await driver_connection(session)
+    if driver is not None:
+        rows = await driver.fetch(_LINK_SQL + "citizen_id = ANY($3::bigint[]) ORDER BY id DESC LIMIT $4",
+                                  since, list(exclude_ids), list(citizens), limit)
+        return [LinkRow(*r) for r in reversed(rows)]
     stmt = (select(*_LINK_COLUMNS)
             .where(Ticket.citizen_id.in_(list(citizens)), Ticket.received_at >= since,
                    Ticket.status != TicketStatus.MERGED.value, Ticket.id.not_in(list(exclude_ids)))
             .order_by(Ticket.id.desc()).limit(limit))
-    return list(reversed((await session.execute(stmt)).all()))
+    return [LinkRow(*r) for r in reversed((await session.execute(stmt)).all())]
 
 
 async def merged_since(session: AsyncSession, from_id: int) -> list[int]:
@@ -154,9 +186,26 @@ async def merged_since(session: AsyncSession, from_id: int) -> list[int]:
 
 
 async def set_links(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    """rows: {"id", "issue_cluster_id", "probable_duplicate_of"}; one executemany."""
-    if rows:
+    """rows: {"id", "issue_cluster_id"[, "probable_duplicate_of"]} (the same keys in every row);
+    one statement (an UPDATE … FROM unnest on PostgreSQL, an executemany elsewhere)."""
+    if not rows:
+        return
+    driver = await driver_connection(session)
+    if driver is None:
         await session.execute(update(Ticket), rows)
+        return
+    now = utcnow()  # what the ORM's onupdate gives updated_at
+    if "probable_duplicate_of" in rows[0]:
+        await driver.execute(
+            "UPDATE tickets AS t SET issue_cluster_id = u.c, probable_duplicate_of = u.d, updated_at = $4"
+            " FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS u(id, c, d) WHERE t.id = u.id",
+            [r["id"] for r in rows], [r["issue_cluster_id"] for r in rows],
+            [r["probable_duplicate_of"] for r in rows], now)
+    else:
+        await driver.execute(
+            "UPDATE tickets AS t SET issue_cluster_id = u.c, updated_at = $3"
+            " FROM unnest($1::bigint[], $2::bigint[]) AS u(id, c) WHERE t.id = u.id",
+            [r["id"] for r in rows], [r["issue_cluster_id"] for r in rows], now)
 
 
 async def hot_issues(session: AsyncSession, since: datetime, min_tickets: int, limit: int,

@@ -299,6 +299,18 @@ async def plan_clocks_for_new(session: AsyncSession, tickets: Sequence[NewTicket
     cal, share = st.calendar, st.warning_share(st.policy[1])
     planned: list[tuple[dict[str, datetime], list[dict[str, Any]]]] = []
     memo: dict[Any, Any] = {}
+    # A batch's instants per spec, their (due, warning) computed together (see _deadlines).
+    doc = st.policy[1]
+    wanted: dict[ClockSpec, set[datetime]] = {}
+    for t in tickets:
+        stages = (Stage.DISPATCH, *_UNIT_STAGES) if t.department_code else (Stage.DISPATCH,)
+        for stage in stages:
+            wanted.setdefault(doc.clock_for(t.type, t.urgency, stage), set()).add(t.received_at)
+    for spec, starts in wanted.items():
+        for start, due_warn in _deadlines(cal, spec, share, sorted(starts)).items():
+            memo[(spec, start)] = due_warn
+    returns = _deadlines(cal, doc.return_within, share,
+                         sorted({t.received_at for t in tickets if t.department_code}), warn=False)
     for t in tickets:
         clocks: list[dict[str, Any]] = []
         dispatch = _new_clock(cal, st.policy, share, ticket_id=t.id, type_=t.type, urgency=t.urgency,
@@ -313,10 +325,61 @@ async def plan_clocks_for_new(session: AsyncSession, tickets: Sequence[NewTicket
                                moment=Moment.DISPATCHED, start=t.received_at, now=now, memo=memo)
                 clocks.append(c)
                 due[DUE_COLUMNS[stage]] = c["due_at"]
-            due["return_due_at"] = st.policy[1].return_within.due(cal, t.received_at)  # 退单时限
+            due["return_due_at"] = returns[t.received_at][0]  # 退单时限
         clocks.append(dispatch)
         planned.append((due, clocks))
     return planned
+
+
+# Units whose deadline (and warning) move exactly as fast as the start while it moves through working
+# time (a later start in working time never gains less than it moved, so a run whose ends moved
+# by exactly the time between them moved so all along).
+_SHIFTING_UNITS = frozenset({"working_days", "working_hours", "hours"})
+
+
+def _deadlines(cal: WorkCalendar, spec: ClockSpec, share: float, starts: list[datetime],
+               warn: bool = True) -> dict[datetime, tuple[datetime, datetime | None]]:
+    """(due, warning) of a spec for each of these sorted instants, as `spec.due` and `_warn_at` give
+    them, without computing each: a batch's tickets arrive within moments of one another.
+
+    Both are non-decreasing in the start. So where the two ends of a run of starts give the same
+    deadline, every start between gives it too; and for the shifting units, where the whole run is
+    working time (same UTC offset) and the ends' deadlines are exactly as far apart as the starts,
+    each start between has its deadline that far from the first. A run that is neither is halved."""
+    out: dict[datetime, tuple[datetime, datetime | None]] = {}
+
+    def exact(start: datetime) -> tuple[datetime, datetime | None]:
+        if start not in out:
+            due = spec.due(cal, start)
+            out[start] = (due, _warn_at(cal, spec, start, due, share) if warn else None)
+        return out[start]
+
+    def fill(lo: int, hi: int) -> None:
+        a, b = starts[lo], starts[hi]
+        ea, eb = exact(a), exact(b)
+        if hi - lo <= 1:
+            return
+        ends = [(x, y) for x, y in zip(ea, eb, strict=True) if x is not None and y is not None]
+        if all(x == y for x, y in ends):
+            for s in starts[lo + 1:hi]:
+                out[s] = ea
+            return
+        span = b - a
+        if (spec.unit in _SHIFTING_UNITS
+                and all(y - x == span for x, y in ends)
+                and all(cal.local(x).utcoffset() == cal.local(y).utcoffset() for x, y in [(a, b), *ends])
+                and cal.working_seconds_between(a, b) == span.total_seconds()):
+            for s in starts[lo + 1:hi]:
+                shift = s - a
+                out[s] = (ea[0] + shift, ea[1] + shift if ea[1] is not None else None)
+            return
+        mid = (lo + hi) // 2
+        fill(lo, mid)
+        fill(mid, hi)
+
+    if starts:
+        fill(0, len(starts) - 1)
+    return out
 
 
 async def insert_clocks(session: AsyncSession, clocks: Sequence[dict[str, Any]]) -> None:
