@@ -17,6 +17,7 @@ from hotline.auth.models import (
     PrincipalRecord,
 )
 from hotline.kit.db import insert_ignoring_conflicts
+from hotline.kit.driver_sql import fetch_mappings
 
 
 async def add_principal(session: AsyncSession, **values: Any) -> PrincipalRecord:
@@ -72,8 +73,9 @@ _KEY_CHECK = (
 
 
 async def key_check(session: AsyncSession, key_hash: str) -> Any | None:
-    """One indexed lookup per request: the key's state and its principal, as one row (or None)."""
-    return (await session.execute(_KEY_CHECK, {"key_hash": key_hash})).first()
+    """One indexed lookup per request: the key's state and its principal, as one mapping (or None)."""
+    rows = await fetch_mappings(session, _KEY_CHECK, {"key_hash": key_hash})
+    return rows[0] if rows else None
 
 
 async def principal_by_session_hash(

@@ -144,16 +144,16 @@ async def authenticate(session: AsyncSession, token: str, secret_key: str) -> tu
     key = await repository.key_check(session, h)
     if key is None:
         raise NotAuthenticated("the API key is not valid")
-    if key.revoked_at is not None:
+    if key["revoked_at"] is not None:
         raise NotAuthenticated("this API key has been revoked")
-    if key.expires_at is not None and key.expires_at <= now:
+    if key["expires_at"] is not None and key["expires_at"] <= now:
         raise NotAuthenticated("this API key has expired")
-    if not key.active:
+    if not key["active"]:
         raise NotAuthenticated("this principal has been deactivated")
-    if key.last_used_at is None or now - key.last_used_at > TOUCH_EVERY:
-        await repository.touch_key(session, key.id, now)
-    principal = Principal(key.principal_id, key.name, Role(key.role), key.department_code)
-    return principal, Credential("api_key", key.id, key.expires_at)
+    if key["last_used_at"] is None or now - key["last_used_at"] > TOUCH_EVERY:
+        await repository.touch_key(session, key["id"], now)
+    principal = Principal(key["principal_id"], key["name"], Role(key["role"]), key["department_code"])
+    return principal, Credential("api_key", key["id"], key["expires_at"])
 
 
 async def login(

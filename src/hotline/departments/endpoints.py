@@ -77,8 +77,8 @@ async def poll_queue(
     more = len(rows) > limit
     rows = rows[:limit]
     # The ETag of the rows served (not of the keys above: the queue may have moved in between).
-    etag = queries.page_etag(principal, params, [(r.id, r.updated_at) for r in rows])
-    last = encode_time_cursor(rows[-1].updated_at, rows[-1].id) if rows else cursor
+    etag = queries.page_etag(principal, params, [(r["id"], r["updated_at"]) for r in rows])
+    last = encode_time_cursor(rows[-1]["updated_at"], rows[-1]["id"]) if rows else cursor
     return Response(queries.queue_page_json(rows, last if more else None, last), media_type="application/json",
                     headers={"ETag": etag, "Cache-Control": "private, no-cache"})
 

@@ -86,26 +86,24 @@ def events_out(principal: Principal, ticket: Ticket, events: Sequence[TicketEven
 
 
 MASKED_JSON: dict[str, Any] = MASKED.model_dump()
+# TicketOut's fields in its order, but the citizen (added after).
+QUEUE_ITEM_FIELDS = tuple(name for name in TicketOut.model_fields if name != "citizen")
 
 
 def queue_item(row: Any) -> dict[str, Any]:
-    """One row of `repository.department_queue_page` as TicketOut's JSON (same fields, same order,
-    confidential citizens masked), without building a model: a poll serializes 50 of these."""
-    if row.citizen_id is None:
+    """One row of `repository.department_queue_page` (a mapping) as TicketOut's JSON (same fields,
+    same order, confidential citizens masked), without building a model: a poll writes 50 of these."""
+    if row["citizen_id"] is None:
         citizen: dict[str, Any] | None = None
-    elif row.confidential:
+    elif row["confidential"]:
         citizen = MASKED_JSON
     else:
-        citizen = {"name": row.citizen_name, "phone": row.citizen_phone, "email": row.citizen_email,
+        citizen = {"name": row["citizen_name"], "phone": row["citizen_phone"], "email": row["citizen_email"],
                    "hidden": False}
-    return {
-        "tracking_number": row.tracking_number, "type": row.type, "status": row.status, "channel": row.channel,
-        "subject": row.subject, "text": row.text, "topic": row.topic, "town_code": row.town_code,
-        "urgency": row.urgency, "department_code": row.department_code, "location_address": row.location_address,
-        "lat": row.lat, "lng": row.lng, "dispatch_due_at": row.dispatch_due_at, "reply_due_at": row.reply_due_at,
-        "received_at": row.received_at, "created_at": row.created_at, "updated_at": row.updated_at,
-        "confidential": bool(row.confidential), "citizen": citizen,
-    }
+    item = {name: row[name] for name in QUEUE_ITEM_FIELDS}
+    item["confidential"] = bool(item["confidential"])
+    item["citizen"] = citizen
+    return item
 
 
 def queue_page_json(rows: Sequence[Any], next_cursor: str | None, resume_cursor: str | None) -> bytes:

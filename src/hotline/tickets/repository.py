@@ -33,6 +33,7 @@ from hotline.kit.cursors import (
     encode_id_cursor,
 )
 from hotline.kit.db import insert_rows
+from hotline.kit.driver_sql import fetch_mappings
 from hotline.tickets.models import CitizenContact, Ticket, TicketAssignment, TicketEvent
 
 # Other domains page with these names (the cursors live in kit.cursors now).
@@ -302,20 +303,20 @@ async def department_queue_keys(
     if not (principal.is_centre or principal.department_code == code):
         return []
     stmt = _queue_statement(bool(status), bool(updated_since), bool(cursor), rows=False)
-    result = await session.execute(stmt, _queue_params(code, limit, status, updated_since, cursor))
-    return [(i, u) for i, u in result.all()]
+    rows = await fetch_mappings(session, stmt, _queue_params(code, limit, status, updated_since, cursor))
+    return [(r["id"], r["updated_at"]) for r in rows]
 
 
 async def department_queue_page(
     session: AsyncSession, principal: Principal, code: str, limit: int, status: str | None = None,
     updated_since: datetime | None = None, cursor: str | None = None,
 ) -> Sequence[Any]:
-    """The same page as `department_queue_keys`, as rows of QUEUE_COLUMNS (citizen columns null
+    """The same page as `department_queue_keys`, as mappings of QUEUE_COLUMNS (citizen columns null
     when the ticket has none), in one statement so the rows and their keys agree."""
     if not (principal.is_centre or principal.department_code == code):
         return []
     stmt = _queue_statement(bool(status), bool(updated_since), bool(cursor), rows=True)
-    return (await session.execute(stmt, _queue_params(code, limit, status, updated_since, cursor))).all()
+    return await fetch_mappings(session, stmt, _queue_params(code, limit, status, updated_since, cursor))
 
 
 async def tickets_by_ids(session: AsyncSession, principal: Principal, ids: Sequence[int]) -> list[Ticket]:
