@@ -79,3 +79,17 @@ def test_cue_features_mark_every_cue_and_the_ones_in_the_head() -> None:
     for i, text in enumerate(MESSAGES):
         assert [bool(x) for x in m[i, :n]] == [w in text for w in cues.words_]
         assert [bool(x) for x in m[i, n:]] == [w in text[:8] for w in cues.words_]
+
+
+def test_decisions_built_without_validation_are_what_validation_builds() -> None:
+    from hotline.routing.engine import Router
+    from hotline.routing.schemas import RoutingDecision
+
+    decisions = Router()(MESSAGES + TRICKY)
+    for d in decisions:
+        assert RoutingDecision.model_validate(d.model_dump()) == d
+        assert d.model_fields_set == set(RoutingDecision.model_fields)
+    d = decisions[0]
+    d.reasons.append("the ticket service may add a reason")  # decisions stay mutable
+    d.department_code = None
+    assert decisions[1].reasons[-1] != "the ticket service may add a reason"

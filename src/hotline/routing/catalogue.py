@@ -196,11 +196,15 @@ class Catalogue:
     _weights: dict[str, float] = field(init=False, repr=False)
     _pattern: re.Pattern[str] | None = field(init=False, repr=False)
     _lexicon: Lexicon | None = field(init=False, repr=False, compare=False, default=None)
+    _defaults: dict[str, set[int]] = field(init=False, repr=False, compare=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self._by_keyword = {}
         self._weights = {}
+        self._defaults = {}  # topic -> its rows without keywords (the topic's default unit)
         for i, r in enumerate(self.rows):
+            if not r.keywords:
+                self._defaults.setdefault(r.topic, set()).add(i)
             for raw in r.keywords:
                 kw, weight = split_weight(raw)
                 self._by_keyword.setdefault(kw, []).append(i)
@@ -250,8 +254,8 @@ class Catalogue:
         """Applicable rows, best first. A model's topic adds to its rows and halves the others."""
         out: list[RowMatch] = []
         candidates = set(hits)
-        if topic is not None:
-            candidates |= {i for i, r in enumerate(self.rows) if not r.keywords and r.topic == topic}
+        if topic is not None and topic in self._defaults:
+            candidates |= self._defaults[topic]
         for i in candidates:
             r = self.rows[i]
             if r.area != ANY and r.area != town_code:

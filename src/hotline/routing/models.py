@@ -143,10 +143,10 @@ class TextClassifier:
             return []
         proba = self.pipeline.predict_proba(list(texts))
         labels = self.labels
-        order = np.argsort(-proba, axis=1)[:, :3]
+        order = np.argsort(-proba, axis=1)[:, :3].tolist()
         out = []
-        for row, idx in zip(proba, order):
-            top = [(labels[j], round(float(row[j]), 4)) for j in idx]
+        for row, idx in zip(proba.tolist(), order, strict=True):
+            top = [(labels[j], round(row[j], 4)) for j in idx]
             out.append(Prediction(label=top[0][0], confidence=top[0][1], top=top))
         return out
 
