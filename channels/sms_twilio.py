@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import ClassVar
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 from xml.sax.saxutils import escape
@@ -41,8 +41,9 @@ def twilio_signature(token: str, url: str, params: Mapping[str, list[str]],
     return base64.b64encode(hmac.new(token.encode(), s.encode(), _HASHES[algorithm]).digest()).decode()
 
 
-def _url_variants(url: str) -> list[str]:
+def _url_variants(url: str) -> Iterator[str]:
     """Twilio signs the URL it called, with or without the default port: accept both."""
+    yield url
     parts = urlsplit(url)
     host = parts.hostname or ""
     if ":" in host:
@@ -50,7 +51,8 @@ def _url_variants(url: str) -> list[str]:
     default = 443 if parts.scheme == "https" else 80
     bare = urlunsplit(parts._replace(netloc=host))
     with_port = urlunsplit(parts._replace(netloc=f"{host}:{parts.port or default}"))
-    return [url, bare, with_port]
+    yield bare
+    yield with_port
 
 
 def _media_kind(content_type: str) -> str:
@@ -89,7 +91,8 @@ class TwilioSmsAdapter:
                 algorithm = value.strip().upper()
         if algorithm not in _HASHES:
             raise Forbidden(f"unsupported Twilio signature algorithm {algorithm}")
-        expected = [twilio_signature(token, u, params, algorithm) for u in _url_variants(request.url)]
+        # The URL as called first: the other spellings only when it does not match.
+        expected = (twilio_signature(token, u, params, algorithm) for u in _url_variants(request.url))
         if not any(hmac.compare_digest(e.encode(), signature.encode()) for e in expected):
             raise Forbidden("X-Twilio-Signature does not match: check HOTLINE_TWILIO_AUTH_TOKEN and "
                             "that the webhook URL configured at the provider is the one called")

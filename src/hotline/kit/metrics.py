@@ -141,6 +141,19 @@ def _channel_of(route: Any, template: str) -> str:
     return template.removeprefix("/channels/").split("/", 1)[0] or "unknown"
 
 
+_DURATIONS: dict[tuple[str, str, int], Any] = {}
+
+
+def _duration(method: str, template: str, status: int) -> Any:
+    """The histogram child for one label set, looked up once: `labels()` takes a lock and builds
+    a tuple on every call. Bounded like the series themselves (closed methods and templates)."""
+    key = (method, template, status)
+    child = _DURATIONS.get(key)
+    if child is None:
+        child = _DURATIONS[key] = HTTP_DURATION.labels(method, template, str(status))
+    return child
+
+
 class ObservabilityMiddleware:
     """Request id, HTTP latency histogram, rejected-message counter and the server span."""
 
@@ -205,8 +218,7 @@ class ObservabilityMiddleware:
                 route = scope.get("route")
                 template = getattr(route, "path", None) or "<unmatched>"
                 method = scope["method"] if scope["method"] in _METHODS else "OTHER"
-                HTTP_DURATION.labels(method, template, str(status)).observe(
-                    time.perf_counter() - start)
+                _duration(method, template, status).observe(time.perf_counter() - start)
                 if 400 <= status < 500 and template.startswith("/channels/"):
                     MESSAGES_REJECTED.labels(_channel_of(route, template),
                                              REJECT_REASONS.get(status, f"http_{status}")).inc()
