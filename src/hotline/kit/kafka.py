@@ -46,6 +46,7 @@ def make_consumer(settings: Settings, topic: str, group: str, **overrides: Any) 
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         max_poll_records=settings.kafka_batch_max,
+        fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
         session_timeout_ms=10_000,
         heartbeat_interval_ms=1_000,
     )

@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     kafka_linger_ms: int = 5
     kafka_compression: str | None = None
     kafka_batch_max: int = 500
+    # How long a router's fetch may wait at the broker for new records. On tansu aiokafka's 500 ms
+    # default delayed a record by 135 ms (median; 250 max), 20 ms by 6; Apache Kafka answers early.
+    kafka_fetch_max_wait_ms: int = 20
 
     # Where the gateway keeps messages the broker could not take yet (durable spool).
     spool_path: Path = Path("./var/spool.db")
