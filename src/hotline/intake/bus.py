@@ -59,17 +59,22 @@ class KafkaBus:
                               attributes={"messaging.system": "kafka",
                                           "messaging.destination.name": self.topic,
                                           "messaging.batch.message_count": len(messages)}):
-                trace_headers = tracing.kafka_headers()
-                futures = [
-                    await self.producer.send(self.topic, m.to_bytes(), key=m.partition_key,
-                                             headers=[("schema_version", str(m.schema_version).encode()),
-                                                      ("channel", m.channel.value.encode()),
-                                                      *trace_headers])
-                    for m in messages
-                ]
-                await asyncio.wait_for(asyncio.gather(*futures), self.timeout)
+                # One deadline over both steps: `send` itself waits when the producer's buffer is
+                # full or the topic's metadata is not known yet.
+                await asyncio.wait_for(self._send(messages, tracing.kafka_headers()), self.timeout)
         except (KafkaError, TimeoutError, OSError) as exc:
             raise Unavailable("the message bus is not available; retry later", retry_after=5) from exc
+
+    async def _send(self, messages: Sequence[IntakeMessage], trace_headers: list[tuple[str, bytes]]) -> None:
+        futures = [
+            await self.producer.send(self.topic, m.to_bytes(), key=m.partition_key,
+                                     headers=[("schema_version", str(m.schema_version).encode()),
+                                              ("channel", m.channel.value.encode()),
+                                              *trace_headers])
+            for m in messages
+        ]
+        for f in futures:  # acknowledged when every one is (acks=all)
+            await f
 
     async def ready(self) -> bool:
         try:

@@ -216,7 +216,7 @@ class SpoolingBus:
         behind = any(self._pending[m.partition_key] for m in messages)
         if self._kafka is not None and self._broker_ok and not behind:
             try:
-                await asyncio.wait_for(self._kafka.publish(messages), self.send_timeout)
+                await self._kafka.publish(messages)  # within send_timeout, or Unavailable
                 return
             except Exception as exc:  # noqa: BLE001 - whatever went wrong, the spool can still take it
                 # Some may have reached Kafka after all: a re-send is deduplicated by the router.
