@@ -232,11 +232,35 @@ async def count_intake(conn: asyncpg.Connection, keys: list[str]) -> int:
         " ON i.channel = k.c AND i.external_id = k.e", [p[0] for p in pairs], [p[1] for p in pairs])
 
 
-async def e2e_step(conn: asyncpg.Connection, base: str, rate: int, seconds: float) -> dict[str, Any]:
+def process_tree_cpu(proc: Proc) -> float:
+    """User + system CPU seconds of a bench process and its children."""
+    try:
+        p = psutil.Process(proc.p.pid)
+        return sum(t.user + t.system for t in (x.cpu_times() for x in [p, *p.children(recursive=True)]))
+    except psutil.NoSuchProcess:
+        return float("nan")
+
+
+def router_batches(metrics_url: str | None) -> tuple[float, float, float]:
+    """(batches, records, seconds in batches) so far, from the router's own histograms."""
+    if not metrics_url:
+        return (0.0, 0.0, 0.0)
+    text = httpx.get(metrics_url, timeout=5).text
+    values = dict(line.rsplit(" ", 1) for line in text.splitlines()
+                  if line.startswith(("hotline_router_batch_size_", "hotline_router_batch_duration_seconds_sum")))
+    return (float(values.get("hotline_router_batch_size_count", 0)), float(values.get("hotline_router_batch_size_sum", 0)),
+            float(values.get("hotline_router_batch_duration_seconds_sum", 0)))
+
+
+async def e2e_step(conn: asyncpg.Connection, base: str, rate: int, seconds: float,
+                   gateway: Proc | None = None, router: Proc | None = None,
+                   router_metrics: str | None = None) -> dict[str, Any]:
     n = int(rate * seconds)
     run = uuid.uuid4().hex[:6]
     reqs = payloads.build_many(n, run, base)
     started = datetime.now(UTC)
+    cpu0 = [process_tree_cpu(p) if p else float("nan") for p in (gateway, router)]
+    b0 = router_batches(router_metrics)
     res = await asyncio.to_thread(load, base, reqs, rate, 128)
     acked = [r for r in res if 200 <= r[1] < 300]
     keys = [r[0] for r in acked]
@@ -258,7 +282,16 @@ async def e2e_step(conn: asyncpg.Connection, base: str, rate: int, seconds: floa
     dup = await conn.fetchval(
         "SELECT count(*) - count(DISTINCT text) FROM tickets WHERE received_at >= $1 AND text LIKE '%（' || $2 || '-%'",
         started, run)
+    cpu1 = [process_tree_cpu(p) if p else float("nan") for p in (gateway, router)]
+    b1 = router_batches(router_metrics)
+    batches, records, in_batches = (b1[i] - b0[i] for i in range(3))
     return {"offered_per_s": rate, "sent": n, "acknowledged": len(acked),
+            # Where the time goes: CPU per message in each process, and the router's batches
+            # (a message waits for the batch in progress, then for its own).
+            "gateway_cpu_ms_per_msg": (cpu1[0] - cpu0[0]) * 1000 / max(n, 1),
+            "router_cpu_ms_per_msg": (cpu1[1] - cpu0[1]) * 1000 / max(len(rows), 1),
+            "router_batches": int(batches), "router_batch_mean_size": records / batches if batches else 0.0,
+            "router_batch_mean_ms": in_batches * 1000 / batches if batches else 0.0,
             "refused": {str(s): sum(1 for r in res if r[1] == s) for s in {r[1] for r in res} if not 200 <= s < 300},
             "ticketed": len(rows), "lost": len(acked) - stored, "duplicated": int(dup or 0),
             "sustained_per_s": len(rows) / span if span > 0 else 0.0,
@@ -438,14 +471,18 @@ async def main(a: argparse.Namespace) -> dict[str, Any]:
             gateway.wait_http()
             base = f"http://127.0.0.1:{gport}"
             conn = await asyncpg.connect(dsn)
+            metrics = f"http://127.0.0.1:{env['HOTLINE_ROUTER_METRICS_PORT']}/metrics"
             await e2e_step(conn, base, 100, 2)  # warm-up: group join, connections, first batches
             steps = []
             for rate in a.rates:
-                s = await e2e_step(conn, base, rate, a.step_seconds)
+                s = await e2e_step(conn, base, rate, a.step_seconds, gateway, router, metrics)
                 steps.append(s)
                 say(f"   offered {rate:5d}/s  sustained {s['sustained_per_s']:7.0f}/s  http p99 {s['http_p99_ms']:7.1f} ms"
                     f"  e2e p50 {s['e2e_p50_ms']:7.1f} / p95 {s['e2e_p95_ms']:7.1f} / p99 {s['e2e_p99_ms']:7.1f} ms"
                     f"  acked {s['acknowledged']}/{s['sent']} lost {s['lost']} dup {s['duplicated']}")
+                say(f"{'':20}CPU per message: gateway {s['gateway_cpu_ms_per_msg']:.2f} ms, router "
+                    f"{s['router_cpu_ms_per_msg']:.2f} ms;  router batches {s['router_batches']}, "
+                    f"mean {s['router_batch_mean_size']:.0f} messages in {s['router_batch_mean_ms']:.0f} ms")
                 if s["e2e_p99_ms"] > 2000 or s["acknowledged"] < 0.98 * s["sent"]:
                     say("   latency broke: stopping the ramp")
                     break
