@@ -17,6 +17,7 @@ from collections import Counter
 from pathlib import Path
 
 from hotline.routing.engine import Router, load_learned_models
+from hotline.routing.models import Models
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 BATCH = 500
@@ -28,11 +29,15 @@ def _read(name: str) -> list[dict[str, str]]:
 
 
 def _route_all(router: Router, texts: list[str]) -> tuple[list, float]:  # type: ignore[type-arg]
-    started = time.process_time()  # CPU time of this process: "one core"
-    out = []
-    for i in range(0, len(texts), BATCH):
-        out += router.route_batch(texts[i:i + BATCH])
-    return out, time.process_time() - started
+    router.route_batch(texts[:BATCH])  # warm: lazily built tables and lexicons are not the rate
+    best = float("inf")
+    for _ in range(3):  # the best of three: other processes share the cores
+        started = time.process_time()  # CPU time of this process: "one core"
+        out = []
+        for i in range(0, len(texts), BATCH):
+            out += router.route_batch(texts[i:i + BATCH])
+        best = min(best, time.process_time() - started)
+    return out, best
 
 
 def main() -> None:
@@ -66,10 +71,29 @@ def main() -> None:
                              progress=print).save(model_dir / "topic.joblib")
     if model_dir:
         models, status = load_learned_models(model_dir)
+        if models is not None and models.topic is not None and models.type is not None:
+            topic_only = Router(models=Models(topic=models.topic), model_status="topic: model, type: rules")
+            _, cpu = _route_all(topic_only, raw)
+            print(f"with the topic model alone: {len(raw) / cpu:.0f} msg/s (batch {BATCH})")
         router = Router(models=models, model_status=status)
         decisions, cpu = _route_all(router, raw)
         print(f"with models ({status}): {len(raw) / cpu:.0f} msg/s (batch {BATCH})")
         _summary(decisions)
+    print(f"resident memory of this process: {_rss_mb()} MB (peak {_peak_mb()} MB)")
+
+
+def _rss_mb() -> int:
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return 0
+    return int(next(ln for ln in status.splitlines() if ln.startswith("VmRSS")).split()[1]) // 1024
+
+
+def _peak_mb() -> int:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
 
 
 def _summary(decisions: list) -> None:  # type: ignore[type-arg]

@@ -180,8 +180,8 @@ class _NgramBatch:
         self.count = np.diff(np.append(starts, key.size)).astype(np.float32)
         key = key[starts]
         self.n = (key & dtype((1 << n_bits) - 1)).astype(np.int64) + 1
-        self.col = ((key >> dtype(n_bits)) & dtype((1 << bits) - 1)).astype(np.int64)
-        self.doc = (key >> dtype(bits + n_bits)).astype(np.int64)
+        self.cell = (key >> dtype(n_bits)).astype(np.int64)  # text << bits | column
+        self.n_bits = n_bits
 
     @classmethod
     def of(cls, texts: Sequence[str], preprocessor: Any, max_n: int, bits: int) -> _NgramBatch:
@@ -196,21 +196,24 @@ class _NgramBatch:
 
     def counts(self, lo: int, hi: int, bits: int) -> sparse.csr_matrix:
         """The (texts × 2**bits) count matrix of the lo..hi-grams, canonical CSR, float32."""
-        doc, col, count = self.doc, self.col, self.count
+        cell, count = self.cell, self.count
         if lo > 1 or hi < self.max_n:
             sel = (self.n >= lo) & (self.n <= hi)
-            doc, col, count = doc[sel], col[sel], count[sel]
-        col = col >> (self.bits - bits)
+            cell, count = cell[sel], count[sel]
+        if bits < self.bits:
+            cell = ((cell >> self.bits) << bits) | ((cell & ((1 << self.bits) - 1)) >> (self.bits - bits))
         # Same (text, column) side by side: n-grams of different n, or columns that merge.
-        if col.size:
-            new = np.concatenate(([True], (doc[1:] != doc[:-1]) | (col[1:] != col[:-1])))
-            if not new.all():
+        if cell.size:
+            same = np.flatnonzero(cell[1:] == cell[:-1]) + 1
+            if same.size:
+                new = np.ones(cell.size, dtype=bool)
+                new[same] = False
                 starts = np.flatnonzero(new)
                 count = np.add.reduceat(count, starts)
-                doc, col = doc[starts], col[starts]
-        indptr = np.zeros(self.n_docs + 1, dtype=np.int64)
+                cell = cell[starts]
+        doc, col = cell >> bits, (cell & ((1 << bits) - 1)).astype(np.int32)
+        indptr = np.zeros(self.n_docs + 1, dtype=np.int32)
         np.cumsum(np.bincount(doc, minlength=self.n_docs), out=indptr[1:])
-        m = sparse.csr_matrix((count, col.astype(np.int32), indptr.astype(np.int32)),
-                              shape=(self.n_docs, 1 << bits))
+        m = sparse.csr_matrix((count, col, indptr), shape=(self.n_docs, 1 << bits))
         m.has_canonical_format = True
         return m
