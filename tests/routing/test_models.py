@@ -18,6 +18,7 @@ from hotline.routing.models import (
     CORE_TYPE_LABELS,
     TYPE_LABELS,
     TextClassifier,
+    build_pipeline,
     load_models,
     model_path,
 )
@@ -211,6 +212,20 @@ def test_training_never_sees_a_held_out_message() -> None:
         for held_id, theirs in held:
             shared = len(mine & theirs) / max(1, min(len(mine), len(theirs)))
             assert shared <= 0.5, f"training row {e.id} is a repost of held-out {held_id}"
+
+
+def test_the_type_model_reads_the_subject_apart() -> None:
+    from hotline.routing.text import ticket_text
+    from hotline.routing.ticket_subject import TicketSubject
+
+    subject = TicketSubject(limit=60)
+    assert subject.transform([
+        ticket_text("投诉A市物业乱收费", "业主多次反映，至今无人处理。"),
+        "请问居住证怎么办理？需要哪些材料",  # no subject: the first sentence stands for it
+        "建" * 100,
+    ]) == ["投诉A市物业乱收费", "请问居住证怎么办理", "建" * 60]
+    steps = dict(build_pipeline("type").named_steps["features"].transformer_list)
+    assert isinstance(steps["subject"].named_steps["subject"], TicketSubject)
 
 
 @pytest.fixture(scope="module")
