@@ -182,30 +182,57 @@ async def run(base: str, reqs: list[dict], rate: float, conns: int) -> list[tupl
     return out
 
 
-async def poll(base: str, paths: list[str], headers: list[dict], seconds: float, etag: bool) -> dict:
-    """Closed-loop pollers (one per path): latency of each poll, optionally with If-None-Match."""
+async def poll(base: str, paths: list[str], headers: list[dict], seconds: float, etag: bool,
+               interval: float = 0.0, seed: int = 8) -> dict:
+    """Department pollers, one per path, each on its own keep-alive connection, optionally sending
+    back the last ETag as If-None-Match.
+
+    interval > 0 (how department systems poll): each poller polls every `interval` s from a random
+    phase, so they do not all fire together; a poll that takes longer than the interval starts the
+    next one at once (the missed slots are not made up). Latency runs from when the poll was due.
+    interval = 0: closed loop, no pause (the server's saturation rate, not a realistic load).
+    """
+    import random
+
     lat: list[float] = []
     statuses: dict[int, int] = {}
+    overran = 0
+    rng = random.Random(seed)
     connector = aiohttp.TCPConnector(limit=len(paths))
     async with aiohttp.ClientSession(base, connector=connector) as s:
-        end = time.perf_counter() + seconds
+        start = time.perf_counter()
+        end = start + seconds
 
-        async def poller(path: str, h: dict) -> None:
+        async def poller(path: str, h: dict, phase: float) -> None:
+            nonlocal overran
             tag = None
-            while time.perf_counter() < end:
+            due = start + phase
+            while due < end:
+                if interval:
+                    await asyncio.sleep(max(0.0, due - time.perf_counter()))
                 hh = dict(h)
                 if etag and tag:
                     hh["If-None-Match"] = tag
-                t = time.perf_counter()
                 async with s.get(path, headers=hh) as r:
                     await r.read()
                     statuses[r.status] = statuses.get(r.status, 0) + 1
                     if etag and r.status == 200:
                         tag = r.headers.get("ETag")
-                lat.append(time.perf_counter() - t)
+                now = time.perf_counter()
+                lat.append(now - due)
+                if not interval:
+                    due = now
+                elif now - due > interval:
+                    overran += 1
+                    due = now
+                else:
+                    due += interval
 
-        await asyncio.gather(*(poller(p, h) for p, h in zip(paths, headers, strict=True)))
-    return {"latencies": lat, "statuses": statuses, "seconds": seconds}
+        await asyncio.gather(*(poller(p, h, rng.uniform(0, interval))
+                               for p, h in zip(paths, headers, strict=True)))
+        elapsed = time.perf_counter() - start
+    return {"latencies": lat, "statuses": statuses, "seconds": elapsed, "interval": interval,
+            "overran": overran}
 
 
 def main() -> None:
@@ -214,7 +241,7 @@ def main() -> None:
     ap.add_argument("--requests")
     ap.add_argument("--rate", type=float)
     ap.add_argument("--conns", type=int, default=64)
-    ap.add_argument("--poll", help="JSON file: {paths, headers, seconds, etag}")
+    ap.add_argument("--poll", help="JSON file: {paths, headers, seconds, etag, interval}")
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
     try:
@@ -225,7 +252,8 @@ def main() -> None:
         pass
     if a.poll:
         spec = json.load(open(a.poll))
-        out = asyncio.run(poll(a.base, spec["paths"], spec["headers"], spec["seconds"], spec["etag"]))
+        out = asyncio.run(poll(a.base, spec["paths"], spec["headers"], spec["seconds"], spec["etag"],
+                               spec.get("interval", 0.0)))
     else:
         reqs = json.load(open(a.requests))
         out = asyncio.run(run(a.base, reqs, a.rate, a.conns))

@@ -96,10 +96,12 @@ def load(base: str, reqs: list[dict], rate: float, conns: int = 64) -> list[tupl
         return [tuple(x) for x in json.loads(of.read_text())]  # type: ignore[misc]
 
 
-def poll_load(base: str, paths: list[str], headers: list[dict], seconds: float, etag: bool) -> dict:
+def poll_load(base: str, paths: list[str], headers: list[dict], seconds: float, etag: bool,
+              interval: float = 0.0) -> dict:
     with tempfile.TemporaryDirectory() as d:
         spec, out = Path(d) / "spec.json", Path(d) / "out.json"
-        spec.write_text(json.dumps({"paths": paths, "headers": headers, "seconds": seconds, "etag": etag}))
+        spec.write_text(json.dumps({"paths": paths, "headers": headers, "seconds": seconds, "etag": etag,
+                                    "interval": interval}))
         subprocess.run([PY, "-m", "bench.load", "--base", base, "--poll", str(spec), "--out", str(out)],
                        check=True, cwd=ROOT)
         return json.loads(out.read_text())
@@ -385,7 +387,20 @@ async def seed_tickets(dsn: str, n: int) -> list[str]:
     return codes
 
 
-async def polling(db_url: str, dsn: str, n_tickets: int, pollers: int, seconds: float) -> dict[str, Any]:
+def cpu_seconds(proc: Proc) -> float:
+    """User + system CPU of a bench process and its children (uvicorn's workers)."""
+    try:
+        p = psutil.Process(proc.p.pid)
+        return sum(t.user + t.system for t in (x.cpu_times() for x in [p, *p.children(recursive=True)]))
+    except psutil.NoSuchProcess:
+        return float("nan")
+
+
+async def polling(db_url: str, dsn: str, n_tickets: int, pollers: int, seconds: float, interval: float,
+                  workers: int) -> dict[str, Any]:
+    """The model: `pollers` department systems, each polling its unit's queue (limit=50) every
+    `interval` s from a random phase, plain and with If-None-Match; then the same pollers in a closed
+    loop with no pause, which is the API's saturation rate (not a load any department makes)."""
     t = time.perf_counter()
     codes = await seed_tickets(dsn, n_tickets)
     seeded = time.perf_counter() - t
@@ -401,25 +416,34 @@ async def polling(db_url: str, dsn: str, n_tickets: int, pollers: int, seconds: 
             keys[code] = key or ""
     await db.dispose()
     port = free_port()
-    api = Proc("api", [HOTLINE, "api", "--port", str(port)],
+    api = Proc("api", [HOTLINE, "api", "--port", str(port), *(["--workers", str(workers)] if workers > 1 else [])],
                {**payloads.gateway_env(), "HOTLINE_DATABASE_URL": db_url, "HOTLINE_LOG_LEVEL": "WARNING"}, port)
-    try:
-        api.wait_http()
-        paths = [f"/api/v1/departments/{codes[i % len(codes)]}/tickets?limit=50" for i in range(pollers)]
-        headers = [{"Authorization": f"Bearer {keys[codes[i % len(codes)]]}"} for i in range(pollers)]
-        plain = await asyncio.to_thread(poll_load, f"http://127.0.0.1:{port}", paths, headers, seconds, False)
-        cached = await asyncio.to_thread(poll_load, f"http://127.0.0.1:{port}", paths, headers, seconds, True)
-        rss = api.rss_mb()
-    finally:
-        api.stop()
+    base = f"http://127.0.0.1:{port}"
+    paths = [f"/api/v1/departments/{codes[i % len(codes)]}/tickets?limit=50" for i in range(pollers)]
+    headers = [{"Authorization": f"Bearer {keys[codes[i % len(codes)]]}"} for i in range(pollers)]
 
-    def summary(r: dict) -> dict[str, Any]:
+    def summary(r: dict, cpu: float) -> dict[str, Any]:
         lat = r["latencies"]
         return {"requests_per_s": len(lat) / r["seconds"], "p50_ms": pct(lat, 50) * 1000,
-                "p99_ms": pct(lat, 99) * 1000, "statuses": r["statuses"]}
+                "p95_ms": pct(lat, 95) * 1000, "p99_ms": pct(lat, 99) * 1000,
+                "api_cpu_ms_per_request": cpu * 1000 / max(1, len(lat)), "overran": r.get("overran", 0),
+                "statuses": r["statuses"]}
 
-    return {"tickets": n_tickets, "seed_seconds": seeded, "pollers": pollers, "plain": summary(plain),
-            "etag": summary(cached), "api_rss_mb": rss}
+    out: dict[str, Any] = {"tickets": n_tickets, "seed_seconds": seeded, "pollers": pollers,
+                           "interval_s": interval, "workers": workers}
+    try:
+        api.wait_http()
+        # Warm-up: every poller's first page (connections, statement caches), not measured.
+        await asyncio.to_thread(poll_load, base, paths, headers, 1.0, False, 1.0)
+        for mode, every in (("interval", interval), ("closed_loop", 0.0)):
+            for name, etag in (("plain", False), ("etag", True)):
+                before = cpu_seconds(api)
+                r = await asyncio.to_thread(poll_load, base, paths, headers, seconds, etag, every)
+                out.setdefault(mode, {})[name] = summary(r, cpu_seconds(api) - before)
+        out["api_rss_mb"] = api.rss_mb()
+    finally:
+        api.stop()
+    return out
 
 
 # ------------------------------------------------------------------------------------ main
@@ -493,14 +517,24 @@ async def main(a: argparse.Namespace) -> dict[str, Any]:
                 p.stop()
 
         if "polling" in a.only:
-            say(f"== 4. department polling over {a.poll_tickets:,} tickets, {a.pollers} concurrent pollers")
-            out["polling"] = await polling(db_url, dsn, a.poll_tickets, a.pollers, a.poll_seconds)
+            say(f"== 4. department polling over {a.poll_tickets:,} tickets: {a.pollers} department systems, each"
+                f" polling its unit's queue (limit=50) every {a.poll_interval:g} s from a random phase"
+                f" (offered {a.pollers / a.poll_interval:.0f} polls/s); API with {a.api_workers} worker(s)")
+            out["polling"] = await polling(db_url, dsn, a.poll_tickets, a.pollers, a.poll_seconds, a.poll_interval,
+                                           a.api_workers)
             pl = out["polling"]
             say(f"   seeded with COPY in {pl['seed_seconds']:.1f} s")
-            say(f"   plain  {pl['plain']['requests_per_s']:7.0f} req/s  p50 {pl['plain']['p50_ms']:6.1f} ms  "
-                f"p99 {pl['plain']['p99_ms']:6.1f} ms  {pl['plain']['statuses']}")
-            say(f"   ETag   {pl['etag']['requests_per_s']:7.0f} req/s  p50 {pl['etag']['p50_ms']:6.1f} ms  "
-                f"p99 {pl['etag']['p99_ms']:6.1f} ms  {pl['etag']['statuses']}")
+
+            def line(label: str, r: dict[str, Any]) -> str:
+                return (f"   {label:<22} {r['requests_per_s']:7.0f} req/s  p50 {r['p50_ms']:7.1f}  p95 {r['p95_ms']:7.1f}"
+                        f"  p99 {r['p99_ms']:7.1f} ms  API CPU {r['api_cpu_ms_per_request']:5.2f} ms/req"
+                        f"  {r['statuses']}" + (f"  overran {r['overran']}" if r["overran"] else ""))
+
+            say(line(f"every {a.poll_interval:g} s, plain", pl["interval"]["plain"]))
+            say(line(f"every {a.poll_interval:g} s, ETag", pl["interval"]["etag"]))
+            say(f"   closed loop (saturation: the same {a.pollers} pollers with no pause between polls):")
+            say(line("closed loop, plain", pl["closed_loop"]["plain"]))
+            say(line("closed loop, ETag", pl["closed_loop"]["etag"]))
     finally:
         for p in procs:
             p.stop()
@@ -566,7 +600,10 @@ def cli() -> None:
     ap.add_argument("--step-seconds", type=float, default=8)
     ap.add_argument("--poll-tickets", type=int, default=1_000_000)
     ap.add_argument("--pollers", type=int, default=200)
-    ap.add_argument("--poll-seconds", type=float, default=10)
+    ap.add_argument("--poll-seconds", type=float, default=10, help="length of each polling phase")
+    ap.add_argument("--poll-interval", type=float, default=1.0,
+                    help="seconds between one department system's polls (random phase per poller)")
+    ap.add_argument("--api-workers", type=int, default=2, help="uvicorn worker processes of `hotline api`")
     ap.add_argument("--only", default="ceilings,router,e2e,polling",
                     help="comma-separated parts to run (the echo ceiling always runs): ceilings,router,e2e,polling")
     a = ap.parse_args()

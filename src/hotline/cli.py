@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Callable
 
@@ -34,12 +35,19 @@ def _server_args(default_port: int) -> Callable[[argparse.ArgumentParser], None]
     return add
 
 
-def _serve(settings: Settings, roles: tuple[str, ...], host: str, port: int) -> None:
+def _serve(settings: Settings, roles: tuple[str, ...], host: str, port: int, workers: int = 1) -> None:
     import uvicorn
 
-    from hotline.api.app import create_app
+    from hotline.api.app import ROLES_VAR, create_app
     from hotline.kit.tracing import setup_tracing
 
+    if workers > 1:
+        # uvicorn starts each worker process from an import string; the app is built there, from
+        # the same environment (settings) and the roles passed along in it.
+        os.environ[ROLES_VAR] = ",".join(roles)
+        uvicorn.run("hotline.api.app:app_from_environment", factory=True, workers=workers, host=host, port=port,
+                    log_config=None, access_log=False, timeout_graceful_shutdown=10)
+        return
     setup_tracing(settings, "-".join(roles))
     uvicorn.run(create_app(settings, roles), host=host, port=port, log_config=None,
                 access_log=False, timeout_graceful_shutdown=10)
@@ -81,9 +89,15 @@ def dev(a: argparse.Namespace, settings: Settings) -> None:
     _serve(settings, ("api", "gateway", "sla-monitor", "outbox"), a.host, a.port)
 
 
-@command("api", "the REST API for agents, departments and supervisors", _server_args(8000))
+def _api_args(p: argparse.ArgumentParser) -> None:
+    _server_args(8000)(p)
+    p.add_argument("--workers", type=int, default=1,
+                   help="worker processes sharing the port (one core each; /metrics answers for one of them)")
+
+
+@command("api", "the REST API for agents, departments and supervisors", _api_args)
 def api(a: argparse.Namespace, settings: Settings) -> None:
-    _serve(settings, ("api",), a.host, a.port)
+    _serve(settings, ("api",), a.host, a.port, a.workers)
 
 
 @command("gateway", "the channel webhooks (publishes to Kafka, or in-process when embedded)",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
 
@@ -11,8 +12,8 @@ from fastapi import FastAPI
 from hotline import __version__
 from hotline.api.errors import install_error_handlers
 from hotline.api.health import router as health_router
-from hotline.api.problem import PROBLEM_RESPONSES
 from hotline.api.metrics import router as metrics_router
+from hotline.api.problem import PROBLEM_RESPONSES
 from hotline.intake.bus import InProcessBus
 from hotline.intake.spool import SpoolingBus
 from hotline.kit.db import Database
@@ -23,6 +24,17 @@ from hotline.tickets.handlers import IntakeHandler
 log = logging.getLogger(__name__)
 
 ALL_ROLES = ("api", "gateway")
+ROLES_VAR = "HOTLINE_SERVE_ROLES"  # set by `hotline api --workers N` for its worker processes
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one uvicorn worker process (`--workers N`): settings and roles from the environment."""
+    from hotline.kit.tracing import setup_tracing
+
+    settings = get_settings()
+    roles = tuple(os.environ.get(ROLES_VAR, "api").split(","))
+    setup_tracing(settings, "-".join(roles))
+    return create_app(settings, roles)
 
 
 def create_app(settings: Settings | None = None, roles: Collection[str] = ALL_ROLES) -> FastAPI:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -32,11 +33,27 @@ async def read_only(request: Request) -> None:
     request.scope[READ_ONLY] = True
 
 
+def _read_gate(request: Request, db: Database) -> asyncio.Semaphore:
+    """Read-only requests take the pool's connections in arrival order.
+
+    The pool's own wait queue is not fair: a connection handed back wakes the oldest waiter, but a
+    request arriving meanwhile takes it first and the waiter queues again at the back. Under a
+    steady stream of polls some waited the whole run (p50 0.1 s, p95 8 s at 200 pollers). A FIFO
+    semaphore no larger than the pool keeps the pool from having waiters at all.
+    """
+    gate: asyncio.Semaphore | None = getattr(request.app.state, "read_gate", None)
+    if gate is None:
+        pool = db.engine.sync_engine.pool
+        size = getattr(pool, "size", lambda: 0)() + max(0, getattr(pool, "_max_overflow", 0))
+        gate = request.app.state.read_gate = asyncio.Semaphore(max(1, size))
+    return gate
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One unit of work per request: commit on success, roll back on error."""
     db: Database = request.app.state.db
     if request.scope.get(READ_ONLY):
-        async with db.sessions() as session:
+        async with _read_gate(request, db), db.sessions() as session:
             await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
             yield session
         return
