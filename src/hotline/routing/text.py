@@ -80,7 +80,6 @@ _DIGIT, _BOUNDARY_CHAR, _LATIN, _STOP_CHAR, _STOP_FIRST, _COMPLEX, _KNOWN = (1, 
 _PAGE = 8  # the table fills 256 code points at a time, as batches meet them
 _MAP = np.zeros(0x110000, dtype=np.uint32)
 _FLAGS = np.zeros(0x110000, dtype=np.uint8)
-_PAGE_DONE = np.zeros(0x110000 >> _PAGE, dtype=bool)
 _STOP_WORD_LIST = tuple(_STOP_WORDS.pattern.split("|"))
 _STOP_CHAR_SET = frozenset(_STOP_CHARS.pattern[1:-1])
 _SPACE, _ZERO = ord(" "), ord("0")
@@ -111,7 +110,6 @@ def _fill_pages(pages: np.ndarray) -> None:
                 if low in firsts:
                     flags |= _STOP_FIRST
             _FLAGS[c] = flags
-        _PAGE_DONE[page] = True
 
 
 def _shift_right(a: np.ndarray) -> np.ndarray:
@@ -128,12 +126,14 @@ def model_codes(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     lengths = np.fromiter(map(len, texts), dtype=np.int64, count=n_docs)
     if raw.size == 0:
         return raw.copy(), lengths * 0
-    pages = np.flatnonzero((np.bincount(raw >> _PAGE, minlength=_PAGE_DONE.size) > 0) & ~_PAGE_DONE)
-    if pages.size:
-        _fill_pages(pages)
     flags = _FLAGS[raw]
-    if (flags & _COMPLEX).any():
-        return _codes_of([model_text(t) for t in texts])
+    if ((flags & (_KNOWN | _COMPLEX)) != _KNOWN).any():  # a character not seen yet, or İ/Σ
+        pages = np.unique(raw[(flags & _KNOWN) == 0] >> _PAGE)
+        if pages.size:
+            _fill_pages(pages)
+            flags = _FLAGS[raw]
+        if (flags & _COMPLEX).any():
+            return _codes_of([model_text(t) for t in texts])
     codes = _MAP[raw]
     owner = np.repeat(np.arange(n_docs, dtype=np.int64), lengths)
     first = np.zeros(raw.size, dtype=bool)  # the first character of its text
