@@ -67,3 +67,20 @@ async def test_a_failed_unit_of_work_leaves_no_rows(database: Database) -> None:
     async with database.unit_of_work() as s:
         assert await s.scalar(select(func.count()).select_from(Ticket)) == 0
         assert (await driver_connection(s) is None) == database.url.startswith("sqlite")
+
+
+async def test_a_connection_lost_during_a_bulk_write_is_an_outage_not_poison(db: Database) -> None:
+    from sqlalchemy import text
+
+    from hotline.kit.db import is_outage
+
+    async with db.unit_of_work() as other:
+        with pytest.raises(Exception) as failed:
+            async with db.unit_of_work() as s:
+                driver = await driver_connection(s)
+                assert driver is not None
+                pid = await driver.fetchval("SELECT pg_backend_pid()")
+                await other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+                await insert_rows(s, Ticket.__table__, [_ticket("DGD1")])
+    # The router retries the batch (the database is away) instead of skipping its messages.
+    assert is_outage(failed.value)

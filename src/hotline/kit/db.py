@@ -137,8 +137,8 @@ def is_outage(exc: BaseException, _depth: int = 0) -> bool:
         if exc.connection_invalidated:
             return True
         text = f"{type(exc.orig).__name__} {exc.orig}".lower()
-        return any(w in text for w in ("connection", "connect", "terminat", "shutdown", "starting up",
-                                       "cannotconnect", "closed", "too many clients"))
+        return any(w in text for w in ("connection", "connect", "terminat", "shutdown", "shutting down",
+                                       "starting up", "cannotconnect", "closed", "too many clients"))
     cause = exc.__cause__ or exc.__context__
     return cause is not None and _depth < 5 and is_outage(cause, _depth + 1)
 
@@ -150,7 +150,50 @@ def is_outage(exc: BaseException, _depth: int = 0) -> bool:
 # (SQLite) through SQLAlchemy, with the same result.
 
 
-async def driver_connection(session: AsyncSession) -> Any | None:
+class DriverConnection:
+    """The asyncpg connection under a unit of work. A lost connection (the database restarting,
+    the network away) is raised as SQLAlchemy's OperationalError, as a statement through the
+    session would be, so `is_outage` retries the batch instead of taking a message for poison."""
+
+    __slots__ = ("raw",)
+
+    def __init__(self, raw: Any) -> None:
+        self.raw = raw
+
+    async def fetch(self, sql: str, *args: Any) -> list[Any]:
+        return await self._call(self.raw.fetch(sql, *args))  # type: ignore[no-any-return]
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        return await self._call(self.raw.fetchval(sql, *args))
+
+    async def execute(self, sql: str, *args: Any) -> Any:
+        return await self._call(self.raw.execute(sql, *args))
+
+    async def copy_records_to_table(self, table: str, **kwargs: Any) -> Any:
+        return await self._call(self.raw.copy_records_to_table(table, **kwargs))
+
+    @staticmethod
+    async def _call(awaitable: Any) -> Any:
+        from sqlalchemy.exc import OperationalError
+
+        try:
+            return await awaitable
+        except Exception as exc:
+            if _connection_lost(exc):
+                raise OperationalError("(asyncpg)", None, exc, connection_invalidated=True) from exc
+            raise
+
+
+def _connection_lost(exc: BaseException) -> bool:
+    import asyncpg
+
+    if isinstance(exc, (OSError, ConnectionError, TimeoutError, asyncpg.exceptions.ConnectionDoesNotExistError,
+                        asyncpg.exceptions.PostgresConnectionError, asyncpg.exceptions.OperatorInterventionError)):
+        return True  # class 08 (connection exception), 57 (admin shutdown, cannot connect now)
+    return isinstance(exc, asyncpg.exceptions.InterfaceError) and "closed" in str(exc)
+
+
+async def driver_connection(session: AsyncSession) -> DriverConnection | None:
     """The asyncpg connection under the session's transaction on PostgreSQL; None elsewhere.
 
     What is written through it is part of the unit of work (committed or rolled back with it)."""
@@ -158,11 +201,11 @@ async def driver_connection(session: AsyncSession) -> Any | None:
     if bind is None or bind.dialect.name != "postgresql" or bind.dialect.driver != "asyncpg":
         return None
     conn = await session.connection()
-    raw = (await conn.get_raw_connection()).driver_connection
+    raw: Any = (await conn.get_raw_connection()).driver_connection
     if not raw.is_in_transaction():
         # SQLAlchemy's adapter begins lazily, on its first statement: make sure it has.
         await conn.exec_driver_sql("SELECT 1")
-    return raw
+    return DriverConnection(raw)
 
 
 _PG = postgresql.dialect()
@@ -175,7 +218,9 @@ def _unnest_insert(table: Any, columns: tuple[str, ...], conflict: tuple[str, ..
     key = (table.name, columns, conflict, returning, ordered)
     if key in _UNNEST_SQL:
         return _UNNEST_SQL[key]
-    arrays, selected, convert = [], [], []
+    arrays: list[str] = []
+    selected: list[str] = []
+    convert: list[Any] = []
     for i, name in enumerate(columns, 1):
         type_ = table.c[name].type.dialect_impl(_PG)
         sql_type = type_.compile(dialect=_PG)
@@ -263,7 +308,7 @@ def _json_column(values: list[Any]) -> list[str]:
 _SEQUENCES: dict[str, str] = {}
 
 
-async def _copy_rows(driver: Any, table: Any, rows: Sequence[dict[str, Any]], given: tuple[str, ...],
+async def _copy_rows(driver: DriverConnection, table: Any, rows: Sequence[dict[str, Any]], given: tuple[str, ...],
                      with_ids: bool) -> list[tuple[Any, ...]]:
     """Rows that cannot conflict go by COPY (binary; no per-element array encoding), their ids
     taken from the table's sequence first when the caller wants them (in the rows' order)."""

@@ -69,8 +69,12 @@ class IntakeHandler:
             new_tickets: list[dict[str, Any]] = []
             outcomes = await ingest(session, messages, route, self._directory, new_tickets)
             # 并单/hot issues and the router's emergency/refusal flags, in the same unit of work.
+            # The index kept between batches only when this handler's own unit of work decides the
+            # batch (its rollback resets it); inside a caller's transaction (an agent's ticket,
+            # tickets/desk.py) the candidates are read afresh, as that transaction may still fail.
+            recent = self.recent if isinstance(self.db, Database) else None
             await after_ingest(session, [o.tracking_number for o in outcomes if o.created], self.settings,
-                               new_tickets, self.recent)
+                               new_tickets, recent)
             await selfservice.after_ingest(session, outcomes, new_tickets)
             outcomes += looked_up
         return outcomes

@@ -70,7 +70,7 @@ async def ingest(
     )
     decisions = route_batch([_routing_text(m) for m in new], [m.location for m in new])
     now = utcnow()
-    ticket_rows = []
+    ticket_rows: list[dict[str, Any]] = []
     for m, d in zip(new, decisions, strict=True):
         if d.department_code and d.department_code not in known_departments:
             d.reasons.append(f"unit {d.department_code} is not in the directory: manual dispatch")
