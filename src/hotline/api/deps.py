@@ -39,12 +39,14 @@ def _read_gate(request: Request, db: Database) -> asyncio.Semaphore:
     The pool's own wait queue is not fair: a connection handed back wakes the oldest waiter, but a
     request arriving meanwhile takes it first and the waiter queues again at the back. Under a
     steady stream of polls some waited the whole run (p50 0.1 s, p95 8 s at 200 pollers). A FIFO
-    semaphore no larger than the pool keeps the pool from having waiters at all.
+    semaphore as large as the pool's kept connections keeps the pool from having waiters, and
+    polls off its overflow: an overflow connection is closed when handed back, so every poll
+    beyond pool_size paid a new connection (TLS attempt, login, codec set-up), most of its CPU.
     """
     gate: asyncio.Semaphore | None = getattr(request.app.state, "read_gate", None)
     if gate is None:
         pool = db.engine.sync_engine.pool
-        size = getattr(pool, "size", lambda: 0)() + max(0, getattr(pool, "_max_overflow", 0))
+        size = pool.size() if hasattr(pool, "size") else 1
         gate = request.app.state.read_gate = asyncio.Semaphore(max(1, size))
     return gate
 
