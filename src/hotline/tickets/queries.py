@@ -115,8 +115,7 @@ def queue_page_json(rows: Sequence[Any], next_cursor: str | None, resume_cursor:
 
 def page_etag(principal: Principal, params: str, keys: Sequence[tuple[int, datetime]]) -> str:
     """A strong ETag for one page of a poll: who asks (masking differs), what, and each row's version."""
-    h = hashlib.sha256()
-    h.update(f"{principal.role}|{principal.department_code}|{params}".encode())
-    for ticket_id, updated_at in keys:
-        h.update(f"|{ticket_id}@{updated_at.isoformat()}".encode())
+    # One update of the joined text: the same digest as one update per row, for less work.
+    rows = "".join([f"|{ticket_id}@{updated_at.isoformat()}" for ticket_id, updated_at in keys])
+    h = hashlib.sha256(f"{principal.role}|{principal.department_code}|{params}{rows}".encode())
     return '"' + h.hexdigest()[:32] + '"'
