@@ -301,12 +301,20 @@ async def plan_clocks_for_new(session: AsyncSession, tickets: Sequence[NewTicket
     memo: dict[Any, Any] = {}
     # A batch's instants per spec, their (due, warning) computed together (see _deadlines).
     doc = st.policy[1]
-    wanted: dict[ClockSpec, set[datetime]] = {}
+    wanted: dict[tuple[str, str, Stage], set[datetime]] = {}
     for t in tickets:
         stages = (Stage.DISPATCH, *_UNIT_STAGES) if t.department_code else (Stage.DISPATCH,)
         for stage in stages:
-            wanted.setdefault(doc.clock_for(t.type, t.urgency, stage), set()).add(t.received_at)
-    for spec, starts in wanted.items():
+            # The same memo as _new_clock's: a type × urgency × stage's spec and its JSON, once.
+            if (key := (t.type, t.urgency, stage)) not in memo:
+                spec = doc.clock_for(t.type, t.urgency, stage)
+                memo[key] = (spec, spec.model_dump(mode="json", exclude_none=True))
+            wanted.setdefault(key, set()).add(t.received_at)
+    by_spec: dict[int, tuple[ClockSpec, set[datetime]]] = {}
+    for key, starts in wanted.items():  # stages sharing a spec share its instants
+        spec = memo[key][0]
+        by_spec.setdefault(id(spec), (spec, set()))[1].update(starts)
+    for spec, starts in by_spec.values():
         for start, due_warn in _deadlines(cal, spec, share, sorted(starts)).items():
             memo[(spec, start)] = due_warn
     returns = _deadlines(cal, doc.return_within, share,

@@ -59,17 +59,17 @@ async def ingest(
     if not new:
         return outcomes + await _attach_follow_ups(session, follow_ups)
 
+    now = utcnow()
     citizen_ids = await repository.upsert_citizens(
         session,
         [
             {"identity_kind": m.citizen.identity_kind.value, "identity": m.citizen.identity,
              "name": m.citizen.name, "phone": m.citizen.phone, "email": m.citizen.email,
-             "created_at": utcnow()}
+             "created_at": now}
             for m in new
         ],
     )
     decisions = route_batch([_routing_text(m) for m in new], [m.location for m in new])
-    now = utcnow()
     ticket_rows: list[dict[str, Any]] = []
     for m, d in zip(new, decisions, strict=True):
         if d.department_code and d.department_code not in known_departments:
@@ -151,10 +151,13 @@ async def ingest(
                            "reason": "; ".join(routing["reasons"]), "data": {"rule": routing["rule"]},
                            "created_at": now})
     await repository.insert_events(session, events, summaries)
-    await insert_clocks(session, [
-        {**clock, "ticket_id": created[m.tracking_number]}
-        for m, (_, clocks) in zip(new, planned, strict=True) if m.tracking_number in created for clock in clocks
-    ])
+    clock_rows = []
+    for m, (_, clocks) in zip(new, planned, strict=True):
+        if (tid := created.get(m.tracking_number)) is not None:
+            for clock in clocks:  # planned for this call alone: given their ticket in place
+                clock["ticket_id"] = tid
+                clock_rows.append(clock)
+    await insert_clocks(session, clock_rows)
     outcomes += [IngestOutcome(m.channel.value, m.external_id, m.tracking_number, m.tracking_number in created)
                  for m in new]
     return outcomes + await _attach_follow_ups(session, follow_ups)
