@@ -154,12 +154,16 @@ class WebhookRoutes:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope["path"]
+        # Behind a proxy prefix (uvicorn --root-path) the path starts with it: match what follows.
+        root = scope.get("app_root_path", "")
+        if root and path.startswith(root):
+            path = path[len(root):]
         methods, params = self.find(path)
         if methods is None:
             # As Starlette's router does: the path with or without its trailing slash, redirected.
             other = path.rstrip("/") if path.endswith("/") else path + "/"
             if self.find(other)[0] is not None:
-                await RedirectResponse(str(URL(scope={**scope, "path": other})))(scope, receive, send)
+                await RedirectResponse(str(URL(scope={**scope, "path": root + other})))(scope, receive, send)
                 return
             raise HTTPException(404)
         found = methods.get(scope["method"])
