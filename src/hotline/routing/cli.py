@@ -54,6 +54,9 @@ def _examples(a: argparse.Namespace, settings: Settings,
             raise SystemExit(f"unknown --split {', '.join(unknown)}: expected {', '.join(TYPE_SPLITS)}")
         splits = shipped_type_splits(shared)
         if part == "train":  # one model from every split asked for
+            if held := [s for s in wanted if s in TYPE_HELD_OUT_SPLITS]:
+                _say(f"warning: training on the held-out set(s) {', '.join(held)}: "
+                     "hotline eval scores on them no longer mean anything")
             return [one([e for s in wanted for e in splits[s]],
                         f"shipped type labels ({'+'.join(wanted)}) joined with {shared}")]
         return [one(splits[s], f"shipped type labels ({s}) joined with {shared}") for s in wanted]
