@@ -250,6 +250,7 @@ def main() -> None:
         uvloop.install()
     except ImportError:
         pass
+    out: object
     if a.poll:
         spec = json.load(open(a.poll))
         out = asyncio.run(poll(a.base, spec["paths"], spec["headers"], spec["seconds"], spec["etag"],
