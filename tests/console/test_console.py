@@ -113,9 +113,14 @@ async def test_take_a_call_dispatch_reply_and_watch_the_board(
         await dept.screenshot(path=str(SHOTS / "4b-department-accepted.png"))
     await dept.click("button[data-action=reply]")
     await dept.fill("#f-text", "已责令施工单位停止夜间施工，并对其处以罚款。")
-    await dept.click("text=确认办结回复")
-    await dept.wait_for_function("document.querySelector('h1').textContent.includes('已办结')")
-    await dept.screenshot(path=str(SHOTS / "5-department-replied.png"))
+    async with dept.expect_response(lambda r: r.url.endswith(f"/api/v1/tickets/{number}/reply")) as answer:
+        await dept.click("text=确认办结回复")
+    replied = await answer.value
+    assert replied.status == 200, f"the reply was refused: {replied.status} {await replied.text()}"
+    try:
+        await dept.wait_for_function("document.querySelector('h1').textContent.includes('已办结')")
+    finally:
+        await dept.screenshot(path=str(SHOTS / "5-department-replied.png"))
     assert "已责令施工单位" in (await dept.text_content("main") or "")
 
     # The supervisor's board now shows the unit: its open deadline while dispatched, then its
