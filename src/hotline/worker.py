@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 import time
@@ -45,6 +46,10 @@ async def run_router(settings: Settings, stop: asyncio.Event | None = None) -> N
     stop = stop or asyncio.Event()
     db = Database(settings.database_url, settings.database_pool_size)
     handler = IntakeHandler(db, settings=settings)
+    # The models, catalogue and modules loaded above live as long as the process: the collector
+    # need not scan them after every batch (bench/router_profile.py --freeze: ~5–13% less router CPU).
+    gc.collect()
+    gc.freeze()
     consumer = make_consumer(settings, settings.kafka_intake_topic, settings.kafka_router_group)
 
     async def handle(records: Sequence[ConsumerRecord]) -> None:
