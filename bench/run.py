@@ -72,11 +72,17 @@ class Proc:
         raise RuntimeError(f"{self.name} did not answer in {timeout} s")
 
     def rss_mb(self) -> float:
+        """Resident memory of the process and its children (uvicorn's supervisor and workers), summed."""
+        each = self.rss_each_mb()
+        return sum(each) if each else float("nan")
+
+    def rss_each_mb(self) -> list[float]:
+        """Resident memory of each process in the tree: what one worker holds, for the per-process targets."""
         try:
             proc = psutil.Process(self.p.pid)
-            return sum(p.memory_info().rss for p in [proc, *proc.children(recursive=True)]) / 2**20
+            return [p.memory_info().rss / 2**20 for p in [proc, *proc.children(recursive=True)]]
         except psutil.NoSuchProcess:
-            return float("nan")
+            return []
 
     def stop(self) -> None:
         if self.p.poll() is None:
@@ -441,6 +447,7 @@ async def polling(db_url: str, dsn: str, n_tickets: int, pollers: int, seconds: 
                 r = await asyncio.to_thread(poll_load, base, paths, headers, seconds, etag, every)
                 out.setdefault(mode, {})[name] = summary(r, cpu_seconds(api) - before)
         out["api_rss_mb"] = api.rss_mb()
+        out["api_rss_each_mb"] = [round(m, 1) for m in api.rss_each_mb()]
     finally:
         api.stop()
     return out
@@ -542,8 +549,11 @@ async def main(a: argparse.Namespace) -> dict[str, Any]:
         await drop_database(db_url)
 
     say("== 5. resident memory")
+    each = out.get("polling", {}).get("api_rss_each_mb") or []
     say(f"   gateway {out.get('gateway_rss_mb', float('nan')):6.0f} MB   router {out.get('router_rss_mb', float('nan')):6.0f} MB"
-        f"   api {out.get('polling', {}).get('api_rss_mb', float('nan')):6.0f} MB   (echo app {out['echo']['rss_mb']:.0f} MB)")
+        f"   api {out.get('polling', {}).get('api_rss_mb', float('nan')):6.0f} MB"
+        + (f" in {len(each)} processes (largest {max(each):.0f} MB)" if len(each) > 1 else "")
+        + f"   (echo app {out['echo']['rss_mb']:.0f} MB)")
     at500 = next((s for s in out.get("e2e", []) if s["offered_per_s"] == 500), None)
     ok = [s for s in out.get("e2e", []) if s["lost"] == 0 and s["sustained_per_s"] >= 0.9 * s["offered_per_s"]]
     best = max(ok, key=lambda s: s["sustained_per_s"]) if ok else None
