@@ -19,7 +19,6 @@ from hotline.intake.spool import SpoolingBus
 from hotline.kit.db import Database
 from hotline.kit.metrics import ObservabilityMiddleware
 from hotline.kit.settings import Settings, get_settings
-from hotline.tickets.handlers import IntakeHandler
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +46,10 @@ def create_app(settings: Settings | None = None, roles: Collection[str] = ALL_RO
         spooling = None
         if "gateway" in roles:
             if settings.embedded:
+                # Imported here: a gateway process on Kafka never routes, and the router's models,
+                # numpy and scipy would cost it ~20 MB of resident memory for nothing.
+                from hotline.tickets.handlers import IntakeHandler
+
                 app.state.bus = InProcessBus(IntakeHandler(db, settings=settings))
             else:
                 # Starts even while the broker is down: messages wait in the durable spool.
