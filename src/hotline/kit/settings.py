@@ -26,7 +26,9 @@ class Settings(BaseSettings):
     kafka_enable_idempotence: bool = True  # Apache Kafka: on; tansu (tests) does not support it
     kafka_linger_ms: int = 5
     kafka_compression: str | None = None
-    kafka_batch_max: int = 500
+    # Messages per router batch (one transaction). 1,000 against 500: router alone 1,224 → 1,445
+    # tickets/s (mean of 3–4 runs each), 346 MB resident with both models; batches only fill at load.
+    kafka_batch_max: int = 1000
     # How long a router's fetch may wait at the broker for new records. On tansu aiokafka's 500 ms
     # default delayed a record by 135 ms (median; 250 max), 20 ms by 6; Apache Kafka answers early.
     kafka_fetch_max_wait_ms: int = 20
