@@ -45,6 +45,7 @@ async def test_answer_3_reopens_the_ticket_with_its_unit_and_makes_no_ticket(
 
     t = (await embedded_client.get(f"/api/v1/tickets/{tn}")).json()
     assert t["status"] == "reopened"
+    assert (t["satisfaction"], t["reopen_count"]) == ("unsatisfied", 1) and t["callback_at"]
     [ev] = [e for e in t["events"] if e["kind"] == "reopened"]
     assert ev["actor"] == "system:callback-survey" and ev["data"]["satisfaction"] == "unsatisfied"
     async with db.sessions() as s:
@@ -64,7 +65,7 @@ async def test_full_width_1_means_satisfied_and_closes_the_callback(
     tn = await replied_ticket(embedded_client, db)
     await embedded_client.post("/channels/web", json={"phone": PHONE, "text": "１"})
     t = (await embedded_client.get(f"/api/v1/tickets/{tn}")).json()
-    assert t["status"] == "called_back"
+    assert t["status"] == "called_back" and t["satisfaction"] == "satisfied" and t["reopen_count"] == 0
     [ev] = [e for e in t["events"] if e["kind"] == "called_back"]
     assert ev["data"]["satisfaction"] == "satisfied"
 

@@ -58,6 +58,10 @@ class TicketOut(BaseModel):
 
 class TicketDetail(TicketOut):
     routing: dict[str, Any] | None
+    # The callback (回访): the citizen's verdict, when it was taken, how often the ticket was reopened (重办).
+    satisfaction: str | None = None
+    callback_at: datetime | None = None
+    reopen_count: int = 0
     events: list[TicketEventOut]
 
 
