@@ -76,13 +76,22 @@ class Proc:
         each = self.rss_each_mb()
         return sum(each) if each else float("nan")
 
-    def rss_each_mb(self) -> list[float]:
-        """Resident memory of each process in the tree: what one worker holds, for the per-process targets."""
+    def tree(self) -> list[psutil.Process]:
+        """The process and its children (uvicorn's supervisor and workers); empty once it has gone."""
         try:
             proc = psutil.Process(self.p.pid)
-            return [p.memory_info().rss / 2**20 for p in [proc, *proc.children(recursive=True)]]
+            return [proc, *proc.children(recursive=True)]
         except psutil.NoSuchProcess:
             return []
+
+    def rss_each_mb(self) -> list[float]:
+        """Resident memory of each process in the tree: what one worker holds, for the per-process targets."""
+        return [p.memory_info().rss / 2**20 for p in self.tree()]
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU seconds of the process and its children."""
+        tree = self.tree()
+        return sum(t.user + t.system for t in (p.cpu_times() for p in tree)) if tree else float("nan")
 
     def stop(self) -> None:
         if self.p.poll() is None:
@@ -240,15 +249,6 @@ async def count_intake(conn: asyncpg.Connection, keys: list[str]) -> int:
         " ON i.channel = k.c AND i.external_id = k.e", [p[0] for p in pairs], [p[1] for p in pairs])
 
 
-def process_tree_cpu(proc: Proc) -> float:
-    """User + system CPU seconds of a bench process and its children."""
-    try:
-        p = psutil.Process(proc.p.pid)
-        return sum(t.user + t.system for t in (x.cpu_times() for x in [p, *p.children(recursive=True)]))
-    except psutil.NoSuchProcess:
-        return float("nan")
-
-
 def router_batches(metrics_url: str | None) -> tuple[float, float, float]:
     """(batches, records, seconds in batches) so far, from the router's own histograms."""
     if not metrics_url:
@@ -267,7 +267,7 @@ async def e2e_step(conn: asyncpg.Connection, dsn: str, base: str, rate: int, sec
     run = uuid.uuid4().hex[:6]
     reqs = payloads.build_many(n, run, base)
     started = datetime.now(UTC)
-    cpu0 = [process_tree_cpu(p) if p else float("nan") for p in (gateway, router)]
+    cpu0 = [p.cpu_seconds() if p else float("nan") for p in (gateway, router)]
     b0 = router_batches(router_metrics)
     # When each ticket became visible (committed), seen by a second connection every ~10 ms: the
     # latency's end. The router stamps created_at before its batch's writes and commit, so that
@@ -305,7 +305,7 @@ async def e2e_step(conn: asyncpg.Connection, dsn: str, base: str, rate: int, sec
     dup = await conn.fetchval(
         "SELECT count(*) - count(DISTINCT text) FROM tickets WHERE received_at >= $1 AND text LIKE '%（' || $2 || '-%'",
         started, run)
-    cpu1 = [process_tree_cpu(p) if p else float("nan") for p in (gateway, router)]
+    cpu1 = [p.cpu_seconds() if p else float("nan") for p in (gateway, router)]
     b1 = router_batches(router_metrics)
     batches, records, in_batches = (b1[i] - b0[i] for i in range(3))
     return {"offered_per_s": rate, "sent": n, "acknowledged": len(acked),
@@ -426,15 +426,6 @@ async def seed_tickets(dsn: str, n: int) -> list[str]:
     return codes
 
 
-def cpu_seconds(proc: Proc) -> float:
-    """User + system CPU of a bench process and its children (uvicorn's workers)."""
-    try:
-        p = psutil.Process(proc.p.pid)
-        return sum(t.user + t.system for t in (x.cpu_times() for x in [p, *p.children(recursive=True)]))
-    except psutil.NoSuchProcess:
-        return float("nan")
-
-
 async def polling(db_url: str, dsn: str, n_tickets: int, pollers: int, seconds: float, interval: float,
                   workers: int) -> dict[str, Any]:
     """The model: `pollers` department systems, each polling its unit's queue (limit=50) every
@@ -476,9 +467,9 @@ async def polling(db_url: str, dsn: str, n_tickets: int, pollers: int, seconds: 
         await asyncio.to_thread(poll_load, base, paths, headers, 1.0, False, 1.0)
         for mode, every in (("interval", interval), ("closed_loop", 0.0)):
             for name, etag in (("plain", False), ("etag", True)):
-                before = cpu_seconds(api)
+                before = api.cpu_seconds()
                 r = await asyncio.to_thread(poll_load, base, paths, headers, seconds, etag, every)
-                out.setdefault(mode, {})[name] = summary(r, cpu_seconds(api) - before)
+                out.setdefault(mode, {})[name] = summary(r, api.cpu_seconds() - before)
         out["api_rss_mb"] = api.rss_mb()
         out["api_rss_each_mb"] = [round(m, 1) for m in api.rss_each_mb()]
     finally:
