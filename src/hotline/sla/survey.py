@@ -18,7 +18,6 @@ import logging
 from collections.abc import Sequence
 from datetime import timedelta
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.auth.principal import Principal, Role
@@ -27,7 +26,7 @@ from hotline.kit.clock import utcnow
 from hotline.sla.notifications import notify_citizen
 from hotline.tickets import repository as tickets_repo
 from hotline.tickets.actions import record_callback
-from hotline.tickets.models import CitizenContact, Ticket, TicketStatus
+from hotline.tickets.models import Ticket
 from hotline.tickets.service import IngestOutcome
 
 log = logging.getLogger(__name__)
@@ -74,17 +73,11 @@ async def read_answers(
 
 
 async def _waiting_for_callback(session: AsyncSession, m: IntakeMessage) -> Ticket | None:
-    now = utcnow()
-    ticket = await session.scalar(
-        select(Ticket).join(CitizenContact, CitizenContact.id == Ticket.citizen_id)
-        .where(CitizenContact.identity_kind == m.citizen.identity_kind.value,
-               CitizenContact.identity == m.citizen.identity,
-               Ticket.status == TicketStatus.REPLIED.value, Ticket.replied_at >= now - SURVEY_WINDOW)
-        .order_by(Ticket.replied_at.desc()).limit(1))
+    kind, identity = m.citizen.identity_kind.value, m.citizen.identity
+    ticket = await tickets_repo.latest_awaiting_callback(session, kind, identity, utcnow() - SURVEY_WINDOW)
     if ticket is None or ticket.replied_at is None:
         return None
     # A self-served answer after the reply ends with "回复 1 转人工": that "1" is for a person.
-    if await tickets_repo.latest_self_served(session, m.citizen.identity_kind.value, m.citizen.identity,
-                                             ticket.replied_at) is not None:
+    if await tickets_repo.latest_self_served(session, kind, identity, ticket.replied_at) is not None:
         return None
     return ticket

@@ -34,7 +34,13 @@ from hotline.kit.cursors import (
 )
 from hotline.kit.db import insert_rows
 from hotline.kit.driver_sql import fetch_mappings
-from hotline.tickets.models import CitizenContact, Ticket, TicketAssignment, TicketEvent
+from hotline.tickets.models import (
+    CitizenContact,
+    Ticket,
+    TicketAssignment,
+    TicketEvent,
+    TicketStatus,
+)
 
 # Other domains page with these names (the cursors live in kit.cursors now).
 encode_cursor = encode_id_cursor
@@ -339,6 +345,16 @@ async def citizen_ids_by_phone(session: AsyncSession, phone: str) -> list[int]:
     stmt = select(CitizenContact.id).where(or_(CitizenContact.phone == phone, and_(
         CitizenContact.identity_kind == "phone", CitizenContact.identity == phone)))
     return list((await session.scalars(stmt)).all())
+
+
+async def latest_awaiting_callback(session: AsyncSession, identity_kind: str, identity: str,
+                                   replied_since: datetime) -> Ticket | None:
+    """The citizen's latest ticket waiting for its callback (回访), replied at or after `replied_since`."""
+    stmt = (select(Ticket).join(CitizenContact, CitizenContact.id == Ticket.citizen_id)
+            .where(CitizenContact.identity_kind == identity_kind, CitizenContact.identity == identity,
+                   Ticket.status == TicketStatus.REPLIED.value, Ticket.replied_at >= replied_since)
+            .order_by(Ticket.replied_at.desc()).limit(1))
+    return await session.scalar(stmt)
 
 
 async def latest_self_served(session: AsyncSession, identity_kind: str, identity: str,
