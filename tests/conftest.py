@@ -89,12 +89,12 @@ def topic() -> str:
 
 
 def settings_for(database_url: str, bootstrap: str | None = None, **kw: object) -> Settings:
-    base: dict[str, object] = dict(
-        environment="test", database_url=database_url, kafka_bootstrap=bootstrap, model_dir=NO_MODELS,
-        kafka_enable_idempotence=False, web_rate_limit_per_minute=10_000,
+    base: dict[str, object] = {
+        "environment": "test", "database_url": database_url, "kafka_bootstrap": bootstrap,
+        "model_dir": NO_MODELS, "kafka_enable_idempotence": False, "web_rate_limit_per_minute": 10_000,
         # Each gateway its own spool, so messages one test spooled never reach another's topic.
-        spool_path=Path(tempfile.mkdtemp(prefix="hotline-spool-")) / "spool.db",
-    )
+        "spool_path": Path(tempfile.mkdtemp(prefix="hotline-spool-")) / "spool.db",
+    }
     base.update(kw)
     return Settings(**base)  # type: ignore[arg-type]
 

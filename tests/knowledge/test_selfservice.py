@@ -37,7 +37,7 @@ async def test_a_clear_consultation_is_answered_at_once_and_recorded(
     assert r.status_code == 202
     t = (await embedded_client.get(f"/api/v1/tickets/{r.json()['tracking_number']}")).json()
     assert t["status"] == "answered_directly"
-    ev = [e for e in t["events"] if e["kind"] == "answered_directly"][0]
+    ev = next(e for e in t["events"] if e["kind"] == "answered_directly")
     assert ev["actor"] == "system:self-service"
     assert ev["data"]["article_id"]
     sent = await outbox_to(db, "+8613800138000")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from hotline.api.app import create_app
-from hotline.tickets.models import Ticket
 from hotline.kit.db import Database
+from hotline.tickets.models import Ticket
 from tests.conftest import client_for, settings_for
 
 

@@ -69,7 +69,7 @@ class PrivatePostgres:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             r = subprocess.run([_bin("pg_isready"), "-h", "127.0.0.1", "-p", str(self.port)],
-                               stdout=subprocess.DEVNULL)
+                               stdout=subprocess.DEVNULL, check=False)
             if r.returncode == 0:
                 return
             time.sleep(0.2)

@@ -18,7 +18,7 @@ class ArticleIn(BaseModel):
     note: str | None = Field(None, max_length=2_000, description="why this version")
 
     @model_validator(mode="after")
-    def _dates(self) -> "ArticleIn":
+    def _dates(self) -> ArticleIn:
         if self.valid_from and self.valid_until and self.valid_until < self.valid_from:
             raise ValueError("valid_until is before valid_from")
         return self

@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 _PUNCT = re.compile(r"[\s\W_]+", re.UNICODE)
 STOP = frozenset(
-    "的 了 是 在 我 你 他 她 它 们 和 与 及 或 就 都 也 还 又 把 被 让 给 对 从 到 向 为 以 "
+    "的 了 是 在 我 你 他 她 它 们 和 与 及 或 就 都 也 还 又 把 被 让 给 对 从 到 向 为 以 "  # noqa: SIM905 - one line of words reads better than 90 quoted strings
     "这 那 哪 什么 怎么 怎样 如何 请问 请 问 吗 呢 吧 啊 呀 嘛 哦 有 没有 没 不 能 可以 可 "
     "会 要 想 需要 一个 一下 个 些 啥 多少 谢谢 您好 你好 市民 领导 政府 相关 部门 问题 情况 "
     "现在 已经 如果 但是 因为 所以 然后 目前 一直 进行 反映 希望 本人 自己 我们 他们".split()
