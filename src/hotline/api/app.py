@@ -97,9 +97,9 @@ def create_app(settings: Settings | None = None, roles: Collection[str] = ALL_RO
     if settings.metrics_enabled:
         app.include_router(metrics_router)
     if "gateway" in roles:
-        from hotline.gateway.endpoints import build_router
+        from hotline.gateway.endpoints import install
 
-        app.include_router(build_router(settings))
+        install(app, settings)
     if "api" in roles:
         from hotline.departments.endpoints import router as departments_router
         from hotline.tickets.endpoints import router as tickets_router

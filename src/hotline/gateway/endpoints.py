@@ -14,10 +14,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import URL
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.routing import Mount, compile_path
 from starlette.types import Receive, Scope, Send
 
@@ -33,16 +34,27 @@ log = logging.getLogger(__name__)
 
 
 async def read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
+    return await receive_body(request.receive, request.headers.get("content-length"), limit)
+
+
+async def receive_body(receive: Receive, declared: str | None, limit: int) -> bytes:
+    """The request body from the ASGI messages, refused (413) past `limit` bytes: at once when the
+    declared length says so, otherwise as soon as what arrived does."""
     if declared and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"the body is larger than {limit} bytes", limit=limit)
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"the body is larger than {limit} bytes", limit=limit)
-        chunks.append(chunk)
-    return b"".join(chunks)
+    while True:
+        message = await receive()
+        if message["type"] == "http.request":
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise PayloadTooLarge(f"the body is larger than {limit} bytes", limit=limit)
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        elif message["type"] == "http.disconnect":
+            raise ClientDisconnect()
 
 
 def to_response(reply: Reply) -> Response:
@@ -61,28 +73,33 @@ def build_router(settings: Settings) -> APIRouter:
     def endpoint_for(adapter: ChannelAdapter):  # type: ignore[no-untyped-def]
         public = getattr(adapter, "public", False)
 
-        async def endpoint(request: Request) -> Response:
-            if public and request.client is not None and request.method == "POST":
-                wait = ip_limiter.check(f"{adapter.name}:{request.client.host}")
+        async def handle(scope: Scope, receive: Receive) -> Reply:
+            """Read, verify, parse, make durable; the reply to send (errors are raised)."""
+            client = scope.get("client")
+            client_ip = client[0] if client else None
+            if public and client_ip is not None and scope["method"] == "POST":
+                wait = ip_limiter.check(f"{adapter.name}:{client_ip}")
                 if wait is not None:
                     raise TooManyRequests("too many messages from this address; wait and retry",
                                           retry_after=math.ceil(wait))
-            body = await read_body(request, settings.max_body_bytes)
-            scope = request.scope
+            # Straight from the ASGI scope (names already lower-case), as Starlette would:
+            # the last value of a repeated name wins.
+            headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+            body = await receive_body(receive, headers.get("content-length"), settings.max_body_bytes)
+            query_string = scope["query_string"]
             inbound = InboundRequest(
-                method=request.method,
-                url=str(request.url),
-                path_params=dict(request.path_params),
-                # Straight from the ASGI scope (names already lower-case), as Starlette would:
-                # the last value of a repeated name wins.
-                query=dict(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)),
-                headers={k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]},
+                method=scope["method"],
+                url=str(URL(scope=scope)),
+                path_params=scope.get("path_params") or {},
+                query=dict(parse_qsl(query_string.decode("latin-1"), keep_blank_values=True))
+                if query_string else {},
+                headers=headers,
                 body=body,
-                client_ip=request.client.host if request.client else None,
+                client_ip=client_ip,
             )
             result = adapter.handle(inbound)
             if isinstance(result, Reply):
-                return to_response(result)
+                return result
             assert isinstance(result, Parsed)
             # Public intake (web forms) names a sender to rate-limit; platforms that sign do not.
             sender = result.meta.get("rate_limit_key")
@@ -91,35 +108,50 @@ def build_router(settings: Settings) -> APIRouter:
                 if wait is not None:
                     raise TooManyRequests("too many messages from this sender; wait and retry",
                                           retry_after=math.ceil(wait))
-            bus: IntakeBus = request.app.state.bus
+            bus: IntakeBus = scope["app"].state.bus
             if result.messages:
                 await bus.publish(result.messages)
                 for m in result.messages:
                     received(m.channel.value).inc()
                     log.info("accepted %s message", m.channel.value,
                              extra={"tracking_number": m.tracking_number, "channel": m.channel.value})
-            return to_response(result.ack([m.tracking_number for m in result.messages]))
+            return result.ack([m.tracking_number for m in result.messages])
+
+        async def endpoint(request: Request) -> Response:
+            return to_response(await handle(request.scope, request.receive))
 
         endpoint.__name__ = f"channel_{adapter.name}"
         endpoint.__doc__ = f"Webhook for the {adapter.name} channel."
-        return endpoint
+        return endpoint, handle
 
     webhooks = WebhookRoutes()
     for cls in ADAPTERS:
         adapter = cls(settings)
-        endpoint = endpoint_for(adapter)
+        endpoint, handle = endpoint_for(adapter)
         for route in cls.routes:
             router.add_api_route(route.path, endpoint, methods=[route.method],
                                  name=f"{cls.name}:{route.method}:{route.path}")
             if route.path.startswith(WEBHOOK_PREFIX + "/"):
-                webhooks.add(route.method, router.routes[-1], endpoint)
+                webhooks.add(route.method, router.routes[-1], handle)
     # Matched first; the routes above document the webhooks (OpenAPI) and serve the rest (Open311).
     router.routes.insert(0, Mount(WEBHOOK_PREFIX, app=webhooks, name="channel-webhooks"))
     return router
 
 
+def install(app: FastAPI, settings: Settings) -> None:
+    """The channel routes on the app, the webhook table first of all the app's routes.
+
+    Included routers are matched one after another (the health and metrics routes come first),
+    each route's pattern tried in turn; the table in front answers a webhook after one prefix
+    match and one dict lookup.
+    """
+    router = build_router(settings)
+    app.include_router(router)
+    app.router.routes.insert(0, next(r for r in router.routes if isinstance(r, Mount)))
+
+
 WEBHOOK_PREFIX = "/channels"
-Endpoint = Callable[[Request], Awaitable[Response]]
+Handler = Callable[[Scope, Receive], Awaitable[Reply]]
 
 
 class WebhookRoutes:
@@ -128,21 +160,21 @@ class WebhookRoutes:
     documented route, with the same errors (raised to the app's exception handlers)."""
 
     def __init__(self) -> None:
-        self.exact: dict[str, dict[str, tuple[Any, Endpoint]]] = {}
-        self.patterns: list[tuple[re.Pattern[str], dict[str, tuple[Any, Endpoint]]]] = []
+        self.exact: dict[str, dict[str, tuple[Any, Handler]]] = {}
+        self.patterns: list[tuple[re.Pattern[str], dict[str, tuple[Any, Handler]]]] = []
 
-    def add(self, method: str, route: Any, endpoint: Endpoint) -> None:
+    def add(self, method: str, route: Any, handle: Handler) -> None:
         if "{" not in route.path:
-            self.exact.setdefault(route.path, {})[method] = (route, endpoint)
+            self.exact.setdefault(route.path, {})[method] = (route, handle)
             return
         regex = compile_path(route.path)[0]
         for pattern, methods in self.patterns:
             if pattern.pattern == regex.pattern:
-                methods[method] = (route, endpoint)
+                methods[method] = (route, handle)
                 return
-        self.patterns.append((regex, {method: (route, endpoint)}))
+        self.patterns.append((regex, {method: (route, handle)}))
 
-    def find(self, path: str) -> tuple[dict[str, tuple[Any, Endpoint]] | None, dict[str, str]]:
+    def find(self, path: str) -> tuple[dict[str, tuple[Any, Handler]] | None, dict[str, str]]:
         methods = self.exact.get(path)
         if methods is not None:
             return methods, {}
@@ -169,11 +201,10 @@ class WebhookRoutes:
         found = methods.get(scope["method"])
         if found is None:
             raise HTTPException(405, headers={"Allow": ", ".join(sorted(methods))})
-        route, endpoint = found
+        route, handle = found
         scope["route"] = route  # the metrics middleware labels by its template and name
         scope["path_params"] = params
-        response = await endpoint(Request(scope, receive, send))
-        await response(scope, receive, send)
+        await to_response(await handle(scope, receive))(scope, receive, send)
 
 
 _received: dict[str, Any] = {}

@@ -60,8 +60,10 @@ class KafkaBus:
                                           "messaging.destination.name": self.topic,
                                           "messaging.batch.message_count": len(messages)}):
                 # One deadline over both steps: `send` itself waits when the producer's buffer is
-                # full or the topic's metadata is not known yet.
-                await asyncio.wait_for(self._send(messages, tracing.kafka_headers()), self.timeout)
+                # full or the topic's metadata is not known yet. (`asyncio.timeout` runs them in
+                # this task; `wait_for` would start and schedule another task per request.)
+                async with asyncio.timeout(self.timeout):
+                    await self._send(messages, tracing.kafka_headers())
         except (KafkaError, TimeoutError, OSError) as exc:
             raise Unavailable("the message bus is not available; retry later", retry_after=5) from exc
 
