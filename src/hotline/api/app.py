@@ -92,6 +92,12 @@ def create_app(settings: Settings | None = None, roles: Collection[str] = ALL_RO
     app.state.settings = settings
     app.state.roles = tuple(roles)
     install_error_handlers(app)
+    if "api" in roles:
+        from hotline.departments.poll_route import PollRoute
+
+        # Inside the metrics middleware (added after it, so it wraps this one): a department's poll,
+        # answered here, is counted and traced like any request.
+        app.add_middleware(PollRoute)
     app.add_middleware(ObservabilityMiddleware, metrics=settings.metrics_enabled)
     app.include_router(health_router)
     if settings.metrics_enabled:

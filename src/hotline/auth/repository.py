@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, or_, select, update
+from sqlalchemy import Select, Subquery, bindparam, insert, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.auth.models import (
@@ -70,6 +70,13 @@ _KEY_CHECK = (
     .join(PrincipalRecord, PrincipalRecord.id == ApiKey.principal_id)
     .where(ApiKey.key_hash == bindparam("key_hash"))
 )
+
+
+def key_check_with(answer: Subquery) -> Select[Any]:
+    """The key check joined with a one-row subquery (e.g. an aggregate) over the same request's
+    data: one round trip both authenticates and answers. The subquery is the caller's to discard
+    when the key does not pass `service.key_principal`."""
+    return _KEY_CHECK.add_columns(*answer.c).join(answer, true())
 
 
 async def key_check(session: AsyncSession, key_hash: str) -> Any | None:

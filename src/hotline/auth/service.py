@@ -13,7 +13,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -141,7 +141,16 @@ async def authenticate(session: AsyncSession, token: str, secret_key: str) -> tu
         if cs.last_used_at is None or now - cs.last_used_at > TOUCH_EVERY:
             await repository.touch_console_session(session, cs.id, now)
         return as_principal(row), Credential("session", cs.id, cs.expires_at)
-    key = await repository.key_check(session, h)
+    key: Any = await repository.key_check(session, h)
+    principal = key_principal(key, now)  # raises unless the key passes
+    if key_needs_touch(key, now):
+        await repository.touch_key(session, key["id"], now)
+    return principal, Credential("api_key", key["id"], key["expires_at"])
+
+
+def key_principal(key: Any | None, now: datetime) -> Principal:
+    """The principal of a key-check row (`repository.key_check`); 401 if unknown, revoked, expired
+    or its principal deactivated. Checked on every request: no process caches a key's state."""
     if key is None:
         raise NotAuthenticated("the API key is not valid")
     if key["revoked_at"] is not None:
@@ -150,10 +159,12 @@ async def authenticate(session: AsyncSession, token: str, secret_key: str) -> tu
         raise NotAuthenticated("this API key has expired")
     if not key["active"]:
         raise NotAuthenticated("this principal has been deactivated")
-    if key["last_used_at"] is None or now - key["last_used_at"] > TOUCH_EVERY:
-        await repository.touch_key(session, key["id"], now)
-    principal = Principal(key["principal_id"], key["name"], Role(key["role"]), key["department_code"])
-    return principal, Credential("api_key", key["id"], key["expires_at"])
+    return Principal(key["principal_id"], key["name"], Role(key["role"]), key["department_code"])
+
+
+def key_needs_touch(key: Any, now: datetime) -> bool:
+    """Whether this request should write the key's last_used_at (at most once a minute)."""
+    return key["last_used_at"] is None or now - key["last_used_at"] > TOUCH_EVERY
 
 
 async def login(

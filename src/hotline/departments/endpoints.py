@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import hashlib
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import AwareDatetime
@@ -11,7 +14,7 @@ from hotline.api.deps import ReadOnly, SessionDep
 from hotline.api.idempotency import Idempotency
 from hotline.api.params import refuse_nul
 from hotline.auth.deps import AdminOnly, CurrentPrincipal, TicketReader
-from hotline.auth.principal import Role
+from hotline.auth.principal import Principal, Role
 from hotline.departments import repository, service
 from hotline.departments.schemas import (
     DepartmentCreate,
@@ -64,26 +67,59 @@ async def poll_queue(
             raise NotFound(f"no department {code!r}")  # another unit's queue does not exist for you
     elif await repository.get_by_code(session, code) is None:  # a unit's own code exists (foreign key)
         raise NotFound(f"no department {code!r}")
-    params = f"{code}|{status}|{updated_since.isoformat() if updated_since else ''}|{cursor}|{limit}"
+    params = page_params(code, status, updated_since.isoformat() if updated_since else "", cursor, limit)
     if_none_match = request.headers.get("if-none-match")
     if if_none_match:
         # A conditional poll: the page's (id, updated_at) keys from the index decide 304 before a
         # single ticket is read.
         keys = await tickets.department_queue_keys(session, principal, code, limit, status, updated_since, cursor)
-        etag = queries.page_etag(principal, params, keys[:limit])
-        if _matches(if_none_match, etag):
-            return Response(status_code=304, headers={"ETag": etag, "Cache-Control": "private, no-cache"})
+        etag = page_etag(principal, params, page_versions(keys))
+        if matches(if_none_match, etag):
+            return not_modified(etag)
     rows = await tickets.department_queue_page(session, principal, code, limit, status, updated_since, cursor)
+    return page_response(principal, params, rows, limit, cursor)
+
+
+# Shared with the plain-ASGI poll (departments/poll_route.py), so both answer byte for byte alike.
+
+def page_params(code: str, status: str | None, since: str, cursor: str | None, limit: int) -> str:
+    """What a poll asked for, as its ETag covers it."""
+    return f"{code}|{status}|{since}|{cursor}|{limit}"
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def page_versions(keys: Iterable[tuple[int, datetime]]) -> str:
+    """Each fetched row's version, `|id@microseconds since the epoch`, in page order. The rows are
+    limit + 1: whether more follow is part of what the page says (its `next_cursor`). The poll
+    route has PostgreSQL write the same text (`poll_route._VERSION`)."""
+    return "".join([f"|{ticket_id}@{(updated_at - _EPOCH) // _MICROSECOND}" for ticket_id, updated_at in keys])
+
+
+def page_etag(principal: Principal, params: str, versions: str) -> str:
+    """A strong ETag for one page of a poll: who asks (masking differs), what, and each row's version."""
+    h = hashlib.sha256(f"{principal.role}|{principal.department_code}|{params}{versions}".encode())
+    return '"' + h.hexdigest()[:32] + '"'
+
+
+def not_modified(etag: str) -> Response:
+    return Response(status_code=304, headers={"ETag": etag, "Cache-Control": "private, no-cache"})
+
+
+def page_response(principal: Principal, params: str, rows: Sequence[Any], limit: int, cursor: str | None) -> Response:
+    """The page (limit + 1 rows fetched: one more says there are more) as DepartmentQueuePage's JSON."""
+    # The ETag of the rows served (not of any keys read before: the queue may have moved in between).
+    etag = page_etag(principal, params, page_versions([(r["id"], r["updated_at"]) for r in rows]))
     more = len(rows) > limit
     rows = rows[:limit]
-    # The ETag of the rows served (not of the keys above: the queue may have moved in between).
-    etag = queries.page_etag(principal, params, [(r["id"], r["updated_at"]) for r in rows])
     last = encode_time_cursor(rows[-1]["updated_at"], rows[-1]["id"]) if rows else cursor
     return Response(queries.queue_page_json(rows, last if more else None, last), media_type="application/json",
                     headers={"ETag": etag, "Cache-Control": "private, no-cache"})
 
 
-def _matches(if_none_match: str | None, etag: str) -> bool:
+def matches(if_none_match: str | None, etag: str) -> bool:
     if not if_none_match:
         return False
     if if_none_match.strip() == "*":

@@ -29,6 +29,15 @@ def _compiled(stmt: Executable) -> tuple[str, tuple[str, ...], dict[str, Any]]:
     return found[1], found[2], found[3]
 
 
+def asyncpg_args(stmt: Executable, params: Mapping[str, Any]) -> tuple[str, list[Any]]:
+    """The statement's asyncpg SQL (compiled once) and its positional arguments for `params`.
+    Not for statements with expanding (`IN`) parameters."""
+    sql, names, literals = _compiled(stmt)
+    if "__[POSTCOMPILE_" in sql:
+        raise ValueError("a statement with expanding parameters compiles differently per call")
+    return sql, [params[n] if n in params else literals[n] for n in names]
+
+
 async def _asyncpg_connection(session: AsyncSession) -> Any | None:
     bind = session.bind
     if bind is None or bind.dialect.driver != "asyncpg":
