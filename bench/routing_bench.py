@@ -225,7 +225,7 @@ def main() -> None:
     labels = np.array([e.label for e in examples])
     raw = _raw_rows()
     matches = real_raw_matches(texts, raw)
-    topic_cv("char 1-3-grams", lambda: build_pipeline("topic"), texts, labels, matches, a.folds)
+    topic_cv("char 1-2-grams", lambda: build_pipeline("topic"), texts, labels, matches, a.folds)
     if not a.skip_jieba:
         topic_cv("jieba words", jieba_pipeline, texts, labels, matches, a.folds)
 

@@ -136,7 +136,7 @@ class _NgramBatch:
     """The distinct hashed n-grams of one batch, with their counts, sorted by (text, column, n).
 
     Kept for the last batch seen, so that a second hasher over the same texts (the type model's
-    1–2-grams in 2**16 columns after the topic model's 1–3-grams in 2**18) derives its counts
+    1–2-grams in 2**16 columns after the topic model's 1–2-grams in 2**18) derives its counts
     from these instead of hashing and sorting again: a column of fewer bits is the same hash
     shifted right.
     """
