@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, Subquery, bindparam, insert, or_, select, true, update
+from sqlalchemy import Subquery, bindparam, insert, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import Executable
 
 from hotline.auth.models import (
     ApiKey,
@@ -72,7 +73,12 @@ _KEY_CHECK = (
 )
 
 
-def key_check_with(answer: Subquery) -> Select[Any]:
+def key_check_statement() -> Executable:
+    """The statement of `key_check` (bind parameter `key_hash`), for a caller running it on the driver."""
+    return _KEY_CHECK
+
+
+def key_check_with(answer: Subquery) -> Executable:
     """The key check joined with a one-row subquery (e.g. an aggregate) over the same request's
     data: one round trip both authenticates and answers. The subquery is the caller's to discard
     when the key does not pass `service.key_principal`."""

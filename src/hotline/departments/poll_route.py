@@ -133,7 +133,9 @@ class PollRoute:
                 params["after_at"], params["after_id"] = decode_time_cursor(cursor)
             async with _read_gate(Request(scope), db), db.engine.connect() as conn:
                 raw = (await conn.get_raw_connection()).driver_connection
-                row = await raw.fetchrow(*_sql(_keys_and_key_check(bool(cursor)), params))
+                # Without If-None-Match the versions would go unused: the key check alone.
+                check = _keys_and_key_check(bool(cursor)) if if_none_match else auth_repository.key_check_statement()
+                row = await raw.fetchrow(*_sql(check, params))
                 now = utcnow()
                 principal = auth.key_principal(row, now)
                 if (auth.key_needs_touch(row, now) or principal.role != Role.DEPARTMENT
