@@ -23,20 +23,38 @@ class Unprocessable(HotlineError):
     title = "Unprocessable message"
 
 
-@dataclass(frozen=True)
 class InboundRequest:
-    """What an adapter sees of an HTTP request: nothing framework-specific."""
+    """What an adapter sees of an HTTP request: nothing framework-specific.
 
-    method: str
-    url: str  # the full URL the platform called (signatures cover it)
-    path_params: Mapping[str, str]
-    query: Mapping[str, str]
-    headers: Mapping[str, str]  # lower-case names
-    body: bytes
-    client_ip: str | None = None
+    `url` is the full URL the platform called (signatures cover it). The gateway passes a
+    function that spells it out from the request, called only if an adapter reads it: most
+    platforms do not sign it, and building it costs more than any other field.
+    """
+
+    __slots__ = ("_url", "body", "client_ip", "headers", "method", "path_params", "query")
+
+    def __init__(self, method: str, url: str | Callable[[], str], path_params: Mapping[str, str],
+                 query: Mapping[str, str], headers: Mapping[str, str], body: bytes,
+                 client_ip: str | None = None) -> None:
+        self.method = method
+        self._url = url
+        self.path_params = path_params
+        self.query = query
+        self.headers = headers  # lower-case names
+        self.body = body
+        self.client_ip = client_ip
+
+    @property
+    def url(self) -> str:
+        if not isinstance(self._url, str):
+            self._url = self._url()
+        return self._url
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
+
+    def __repr__(self) -> str:
+        return f"InboundRequest({self.method} {self.url}, {len(self.body)} bytes)"
 
 
 @dataclass

@@ -327,3 +327,44 @@ async def test_a_safe_mode_account_refuses_plain_pushes(safe: httpx.AsyncClient,
     assert r.status_code == 403
     assert "safe mode" in r.json()["detail"]
     assert await stored_tickets(db) == []
+
+
+def test_our_safe_mode_cipher_and_wechatpys_read_each_other() -> None:
+    """Every length around the 32-byte padding boundary, Chinese text included, both ways."""
+    from hotline.channels.wechat import SafeModeCrypto, WrongAppId
+
+    ours, theirs = SafeModeCrypto(TOKEN, AES_KEY, APP_ID), WeChatCrypto(TOKEN, AES_KEY, APP_ID)
+    for n in range(0, 70):
+        xml = push_xml("text", Content="噪" * (n % 7) + "x" * n)
+        env = parse_message_envelope(theirs.encrypt_message(xml, "nonce123", "1700000000"))
+        assert ours.decrypt(env["Encrypt"]) == xml
+        reply = ours.encrypt_message(xml, "nonce123", "1700000000")
+        renv = parse_message_envelope(reply)
+        assert (renv["TimeStamp"], renv["Nonce"]) == ("1700000000", "nonce123")
+        # wechatpy checks the reply's signature as WeChat's servers would
+        assert theirs.decrypt_message(reply, renv["MsgSignature"], "1700000000", "nonce123") == xml
+    other = WeChatCrypto(TOKEN, AES_KEY, "wx0000000000000000")
+    with pytest.raises(WrongAppId):
+        ours.decrypt(parse_message_envelope(other.encrypt_message("<xml/>", "n", "1"))["Encrypt"])
+
+
+async def test_a_tampered_or_foreign_cipher_text_is_refused_even_when_signed(
+    safe: httpx.AsyncClient, db: Database, crypto: WeChatCrypto
+) -> None:
+    params, body = encrypted_push(push_xml("text", Content="我要投诉噪音"), crypto)
+    encrypt = body.split("<Encrypt><![CDATA[")[1].split("]]>")[0]
+    raw = base64.b64decode(encrypt)
+    foreign = WeChatCrypto(TOKEN, base64.b64encode(os.urandom(32)).decode().rstrip("="), APP_ID)
+    foreign_encrypt = parse_message_envelope(foreign.encrypt_message(
+        push_xml("text", Content="x"), params["nonce"], params["timestamp"]))["Encrypt"]
+    # Refused, never taken: 400 when it cannot be cipher text of ours, 403 when it decrypts to
+    # something not addressed to us (a block short can leave valid-looking padding).
+    for bad, statuses in ((base64.b64encode(raw[:-5]).decode(), {400}),  # not whole blocks
+                          ("not base64 at all!", {400}),
+                          (base64.b64encode(raw[:-16]).decode(), {400, 403}),  # a block short
+                          (foreign_encrypt, {400, 403})):  # another account's key
+        signer = WeChatSigner()
+        signer.add_data(TOKEN, params["timestamp"], params["nonce"], bad)
+        r = await post(safe, body.replace(encrypt, bad), {**params, "msg_signature": signer.signature})
+        assert r.status_code in statuses, (bad[:20], r.text)
+    assert await stored_tickets(db) == []

@@ -89,7 +89,7 @@ def build_router(settings: Settings) -> APIRouter:
             query_string = scope["query_string"]
             inbound = InboundRequest(
                 method=scope["method"],
-                url=str(URL(scope=scope)),
+                url=lambda: str(URL(scope=scope)),  # spelled out only if the adapter reads it
                 path_params=scope.get("path_params") or {},
                 query=dict(parse_qsl(query_string.decode("latin-1"), keep_blank_values=True))
                 if query_string else {},
