@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 from hotline.api.app import create_app
 from hotline.api.deps import get_session
 from hotline.auth.models import ApiKey, PrincipalRecord
+from hotline.departments import poll_route
 from hotline.departments.poll_route import TEMPLATE, PollRoute
 from hotline.kit.clock import utcnow
 from hotline.kit.db import Database
@@ -192,3 +193,21 @@ async def test_the_poll_is_still_documented(served: tuple[World, Any]) -> None:
     doc = (await world.client.get("/openapi.json")).json()
     op = doc["paths"][TEMPLATE]["get"]
     assert "304" in op["responses"] and {p["name"] for p in op["parameters"]} >= {"limit", "cursor", "status"}
+
+
+async def test_a_failure_in_front_is_answered_by_the_documented_route(
+        served: tuple[World, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    world, _ = served
+    c, dept = world.client, world.as_("department")
+    await _warm(c, dept)
+    expected = await c.get(QUEUE, headers=dept)
+
+    async def broken(*_: Any) -> None:
+        raise ConnectionResetError("the database went away mid-poll")
+
+    with monkeypatch.context() as m:
+        m.setattr(poll_route, "_respond", broken)
+        _same(await c.get(QUEUE, headers=dept), expected)
+    # The connection it held was discarded, not handed back: polls go on.
+    for _ in range(3):
+        assert (await c.get(QUEUE, headers={**dept, "If-None-Match": expected.headers["etag"]})).status_code == 304

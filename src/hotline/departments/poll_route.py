@@ -26,6 +26,7 @@ from urllib.parse import parse_qsl
 
 from sqlalchemy import BigInteger, cast, extract, func, literal_column, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.util import greenlet_spawn
 from starlette.requests import Request
 
 from hotline.api.deps import _read_gate
@@ -131,26 +132,40 @@ class PollRoute:
         try:
             if cursor:
                 params["after_at"], params["after_id"] = decode_time_cursor(cursor)
-            async with _read_gate(Request(scope), db), db.engine.connect() as conn:
-                raw = (await conn.get_raw_connection()).driver_connection
-                # Without If-None-Match the versions would go unused: the key check alone.
-                check = _keys_and_key_check(bool(cursor)) if if_none_match else auth_repository.key_check_statement()
-                row = await raw.fetchrow(*_sql(check, params))
-                now = utcnow()
-                principal = auth.key_principal(row, now)
-                if (auth.key_needs_touch(row, now) or principal.role != Role.DEPARTMENT
-                        or principal.department_code != code):
-                    return None
-                key = page_params(code, None, "", cursor, limit)
-                if if_none_match:
-                    etag = page_etag(principal, key, row["page_versions"] or "")
-                    if matches(if_none_match, etag):
-                        return not_modified(etag)
-                stmt = tickets._queue_statement(False, False, bool(cursor), rows=True)
-                rows = await raw.fetch(*_sql(stmt, params))
-            return page_response(principal, key, rows, limit, cursor)
+            async with _read_gate(Request(scope), db):
+                # The pool's connection without SQLAlchemy's Connection around it (a fifth of this
+                # path's CPU); statements run on the driver, in autocommit, as on a read-only route.
+                pooled = await db.engine.raw_connection()
+                try:
+                    return await _respond(pooled.driver_connection, params, code, limit, cursor, if_none_match)
+                except BaseException:
+                    await greenlet_spawn(pooled.invalidate)  # its state is unknown: not back to the pool
+                    raise
+                finally:
+                    await greenlet_spawn(pooled.close)
         except Exception:  # noqa: BLE001 — the documented route answers, with its own error if there is one
             return None
+
+
+async def _respond(raw: Any, params: dict[str, Any], code: str, limit: int, cursor: str | None,
+                   if_none_match: str | None) -> Any | None:
+    # Without If-None-Match the versions would go unused: the key check alone.
+    check = _keys_and_key_check(bool(cursor)) if if_none_match else auth_repository.key_check_statement()
+    row = await raw.fetchrow(*_sql(check, params))
+    now = utcnow()
+    try:
+        principal = auth.key_principal(row, now)
+    except auth.NotAuthenticated:  # not the connection's fault: it goes back to the pool
+        return None
+    if auth.key_needs_touch(row, now) or principal.role != Role.DEPARTMENT or principal.department_code != code:
+        return None
+    key = page_params(code, None, "", cursor, limit)
+    if if_none_match:
+        etag = page_etag(principal, key, row["page_versions"] or "")
+        if matches(if_none_match, etag):
+            return not_modified(etag)
+    rows = await raw.fetch(*_sql(tickets._queue_statement(False, False, bool(cursor), rows=True), params))
+    return page_response(principal, key, rows, limit, cursor)
 
 
 def _sql(stmt: Any, params: dict[str, Any]) -> list[Any]:
