@@ -334,7 +334,7 @@ def test_our_safe_mode_cipher_and_wechatpys_read_each_other() -> None:
     from hotline.channels.wechat import SafeModeCrypto, WrongAppId
 
     ours, theirs = SafeModeCrypto(TOKEN, AES_KEY, APP_ID), WeChatCrypto(TOKEN, AES_KEY, APP_ID)
-    for n in range(0, 70):
+    for n in range(70):
         xml = push_xml("text", Content="噪" * (n % 7) + "x" * n)
         env = parse_message_envelope(theirs.encrypt_message(xml, "nonce123", "1700000000"))
         assert ours.decrypt(env["Encrypt"]) == xml

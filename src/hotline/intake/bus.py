@@ -82,5 +82,5 @@ class KafkaBus:
         try:
             await asyncio.wait_for(self.producer.client.fetch_all_metadata(), 3)
             return True
-        except Exception:
+        except Exception:  # noqa: BLE001 - whatever the reason, not ready
             return False
