@@ -33,7 +33,7 @@ async def read_only(request: Request) -> None:
     request.scope[READ_ONLY] = True
 
 
-def _read_gate(request: Request, db: Database) -> asyncio.Semaphore:
+def read_gate(request: Request, db: Database) -> asyncio.Semaphore:
     """Read-only requests take the pool's connections in arrival order.
 
     The pool's own wait queue is not fair: a connection handed back wakes the oldest waiter, but a
@@ -55,7 +55,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One unit of work per request: commit on success, roll back on error."""
     db: Database = request.app.state.db
     if request.scope.get(READ_ONLY):
-        async with _read_gate(request, db), db.sessions() as session:
+        async with read_gate(request, db), db.sessions() as session:
             await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
             yield session
         return

@@ -29,7 +29,7 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.util import greenlet_spawn
 from starlette.requests import Request
 
-from hotline.api.deps import _read_gate
+from hotline.api.deps import read_gate
 from hotline.auth import repository as auth_repository
 from hotline.auth import service as auth
 from hotline.auth.principal import Role
@@ -59,7 +59,7 @@ def _keys_and_key_check(with_cursor: bool) -> Any:
     """The key check and the versions of the page's rows (`endpoints.page_versions`), in one row."""
     stmt = _statements.get(with_cursor)
     if stmt is None:
-        page = tickets._queue_statement(False, False, with_cursor, rows=False).subquery("page")
+        page = tickets.queue_statement(False, False, with_cursor, rows=False).subquery("page")
         # endpoints.page_versions, written by PostgreSQL: Python would format 51 timestamps per poll.
         version = func.concat("|", page.c.id, "@", cast(extract("epoch", page.c.updated_at) * 1_000_000, BigInteger))
         versions = func.string_agg(version, aggregate_order_by(literal_column("''"), page.c.updated_at, page.c.id))
@@ -132,7 +132,7 @@ class PollRoute:
         try:
             if cursor:
                 params["after_at"], params["after_id"] = decode_time_cursor(cursor)
-            async with _read_gate(Request(scope), db):
+            async with read_gate(Request(scope), db):
                 # The pool's connection without SQLAlchemy's Connection around it (a fifth of this
                 # path's CPU); statements run on the driver, in autocommit, as on a read-only route.
                 pooled = await db.engine.raw_connection()
@@ -164,7 +164,7 @@ async def _respond(raw: Any, params: dict[str, Any], code: str, limit: int, curs
         etag = page_etag(principal, key, row["page_versions"] or "")
         if matches(if_none_match, etag):
             return not_modified(etag)
-    rows = await raw.fetch(*_sql(tickets._queue_statement(False, False, bool(cursor), rows=True), params))
+    rows = await raw.fetch(*_sql(tickets.queue_statement(False, False, bool(cursor), rows=True), params))
     return page_response(principal, key, rows, limit, cursor)
 
 

@@ -6,9 +6,7 @@ only on the ticket detail or a caller lookup, and every such showing is written 
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 import orjson
@@ -111,11 +109,3 @@ def queue_page_json(rows: Sequence[Any], next_cursor: str | None, resume_cursor:
     only when present), so the body is byte for byte what the model would give."""
     return orjson.dumps({"items": [queue_item(r) for r in rows], "next_cursor": next_cursor,
                          "resume_cursor": resume_cursor}, option=orjson.OPT_UTC_Z)
-
-
-def page_etag(principal: Principal, params: str, keys: Sequence[tuple[int, datetime]]) -> str:
-    """A strong ETag for one page of a poll: who asks (masking differs), what, and each row's version."""
-    # One update of the joined text: the same digest as one update per row, for less work.
-    rows = "".join([f"|{ticket_id}@{updated_at.isoformat()}" for ticket_id, updated_at in keys])
-    h = hashlib.sha256(f"{principal.role}|{principal.department_code}|{params}{rows}".encode())
-    return '"' + h.hexdigest()[:32] + '"'

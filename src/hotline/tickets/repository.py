@@ -248,7 +248,7 @@ QUEUE_COLUMNS = (
 _queue_statements: dict[tuple[bool, bool, bool, bool], Any] = {}
 
 
-def _queue_statement(with_status: bool, with_since: bool, with_cursor: bool, rows: bool) -> Any:
+def queue_statement(with_status: bool, with_since: bool, with_cursor: bool, rows: bool) -> Any:
     """One page of a unit's queue, built once per shape with bound parameters (building the UNION
     costs more than running it): (id, updated_at) keys, or the page's rows with their citizens.
 
@@ -308,7 +308,7 @@ async def department_queue_keys(
     more), oldest change first: cheap (index only), so a poll can answer 304 before loading a ticket."""
     if not (principal.is_centre or principal.department_code == code):
         return []
-    stmt = _queue_statement(bool(status), bool(updated_since), bool(cursor), rows=False)
+    stmt = queue_statement(bool(status), bool(updated_since), bool(cursor), rows=False)
     rows = await fetch_mappings(session, stmt, _queue_params(code, limit, status, updated_since, cursor))
     return [(r["id"], r["updated_at"]) for r in rows]
 
@@ -321,7 +321,7 @@ async def department_queue_page(
     when the ticket has none), in one statement so the rows and their keys agree."""
     if not (principal.is_centre or principal.department_code == code):
         return []
-    stmt = _queue_statement(bool(status), bool(updated_since), bool(cursor), rows=True)
+    stmt = queue_statement(bool(status), bool(updated_since), bool(cursor), rows=True)
     return await fetch_mappings(session, stmt, _queue_params(code, limit, status, updated_since, cursor))
 
 
