@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import base64
 import binascii
-import secrets
-import struct
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import ClassVar
 
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from pydantic import ValidationError
+from wechatpy.crypto import WeChatCrypto
+from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 from wechatpy.replies import TextReply
 from wechatpy.utils import WeChatSigner
 
@@ -52,63 +49,6 @@ def _signature(*parts: str) -> str:
     return str(signer.signature)
 
 
-class WrongAppId(Exception):
-    """The decrypted message names another AppID than ours."""
-
-
-ENCRYPTED_REPLY = """<xml>
-<Encrypt><![CDATA[{encrypt}]]></Encrypt>
-<MsgSignature><![CDATA[{signature}]]></MsgSignature>
-<TimeStamp>{timestamp}</TimeStamp>
-<Nonce><![CDATA[{nonce}]]></Nonce>
-</xml>"""
-
-
-class SafeModeCrypto:
-    """WeChat's safe mode (消息加解密): AES-256-CBC with the EncodingAESKey, its first 16 bytes as
-    the IV, PKCS#7 padding to 32 bytes, over 16 random bytes + the XML's length (4 bytes, big
-    endian) + the XML + the AppID. wechatpy's `WeChatCrypto` scheme, byte for byte (the tests
-    check both ways against it), with the cipher set up once instead of twice per message and
-    the reply's random prefix from `secrets` rather than `random`."""
-
-    def __init__(self, token: str, encoding_aes_key: str, app_id: str) -> None:
-        key = base64.b64decode(encoding_aes_key + "=")
-        if len(key) != 32:
-            raise ValueError("the EncodingAESKey must decode to 32 bytes")
-        self.token = token
-        self.app_id = app_id
-        self._app_id = app_id.encode()
-        self._cipher = Cipher(algorithms.AES(key), modes.CBC(key[:16]))
-
-    def decrypt(self, encrypt: str) -> str:
-        """The XML inside an <Encrypt> element. Raises WrongAppId, or ValueError (and its kin:
-        binascii.Error, UnicodeDecodeError, struct.error) for anything that is not our cipher text."""
-        decryptor = self._cipher.decryptor()
-        plain = decryptor.update(base64.b64decode(encrypt)) + decryptor.finalize()
-        padding = plain[-1] if plain else 0
-        if not 1 <= padding <= 32:
-            raise ValueError("bad padding")
-        content = plain[16:-padding]
-        (length,) = struct.unpack(">I", content[:4])
-        if 4 + length > len(content):
-            raise ValueError("the length prefix is past the end")
-        if content[4 + length:] != self._app_id:
-            raise WrongAppId()
-        return content[4:4 + length].decode("utf-8")
-
-    def encrypt_message(self, xml: str, nonce: str, timestamp: str | None = None) -> str:
-        """The encrypted reply envelope, signed (what wechatpy's `encrypt_message` returns)."""
-        text = xml.encode()
-        data = secrets.token_hex(8).encode() + struct.pack(">I", len(text)) + text + self._app_id
-        padding = 32 - len(data) % 32
-        data += bytes((padding,)) * padding
-        encryptor = self._cipher.encryptor()
-        encrypt = base64.b64encode(encryptor.update(data) + encryptor.finalize()).decode()
-        timestamp = timestamp or str(int(time.time()))
-        return ENCRYPTED_REPLY.format(encrypt=encrypt, signature=_signature(self.token, timestamp, nonce, encrypt),
-                                      timestamp=timestamp, nonce=nonce)
-
-
 class WeChatAdapter:
     name: ClassVar[str] = "wechat"
     routes: ClassVar[tuple[Route, ...]] = (Route("GET", "/channels/wechat"),
@@ -116,15 +56,15 @@ class WeChatAdapter:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.crypto: SafeModeCrypto | None = None
+        self.crypto: WeChatCrypto | None = None
         if settings.wechat_token and settings.wechat_encoding_aes_key:
             if not settings.wechat_app_id:
                 raise ValueError("HOTLINE_WECHAT_ENCODING_AES_KEY is set but HOTLINE_WECHAT_APP_ID "
                                  "is not: safe mode needs both")
             try:
-                self.crypto = SafeModeCrypto(settings.wechat_token, settings.wechat_encoding_aes_key,
-                                             settings.wechat_app_id)
-            except (binascii.Error, ValueError) as exc:
+                self.crypto = WeChatCrypto(settings.wechat_token, settings.wechat_encoding_aes_key,
+                                           settings.wechat_app_id)
+            except (AssertionError, binascii.Error, ValueError) as exc:
                 raise ValueError("HOTLINE_WECHAT_ENCODING_AES_KEY must be the 43-character key "
                                  "shown on the WeChat console") from exc
 
@@ -160,10 +100,12 @@ class WeChatAdapter:
         if not same_signature(_signature(self.crypto.token, timestamp, nonce, encrypt), msg_signature):
             raise Forbidden("the WeChat msg_signature does not match the encrypted body")
         try:
-            plain = self.crypto.decrypt(encrypt)
-        except WrongAppId as exc:
+            plain = self.crypto.decrypt_message({"Encrypt": encrypt}, msg_signature, timestamp, nonce)
+        except InvalidAppIdException as exc:
             raise Forbidden("the encrypted message is addressed to another AppID: "
                             "check HOTLINE_WECHAT_APP_ID and HOTLINE_WECHAT_ENCODING_AES_KEY") from exc
+        except InvalidSignatureException as exc:  # checked above; kept for safety
+            raise Forbidden("the WeChat msg_signature does not match the encrypted body") from exc
         except Exception as exc:  # bad base64, bad padding, bad length prefix, not UTF-8
             raise BadPayload("the <Encrypt> element cannot be decrypted with our "
                              "EncodingAESKey") from exc

@@ -329,25 +329,6 @@ async def test_a_safe_mode_account_refuses_plain_pushes(safe: httpx.AsyncClient,
     assert await stored_tickets(db) == []
 
 
-def test_our_safe_mode_cipher_and_wechatpys_read_each_other() -> None:
-    """Every length around the 32-byte padding boundary, Chinese text included, both ways."""
-    from hotline.channels.wechat import SafeModeCrypto, WrongAppId
-
-    ours, theirs = SafeModeCrypto(TOKEN, AES_KEY, APP_ID), WeChatCrypto(TOKEN, AES_KEY, APP_ID)
-    for n in range(70):
-        xml = push_xml("text", Content="噪" * (n % 7) + "x" * n)
-        env = parse_message_envelope(theirs.encrypt_message(xml, "nonce123", "1700000000"))
-        assert ours.decrypt(env["Encrypt"]) == xml
-        reply = ours.encrypt_message(xml, "nonce123", "1700000000")
-        renv = parse_message_envelope(reply)
-        assert (renv["TimeStamp"], renv["Nonce"]) == ("1700000000", "nonce123")
-        # wechatpy checks the reply's signature as WeChat's servers would
-        assert theirs.decrypt_message(reply, renv["MsgSignature"], "1700000000", "nonce123") == xml
-    other = WeChatCrypto(TOKEN, AES_KEY, "wx0000000000000000")
-    with pytest.raises(WrongAppId):
-        ours.decrypt(parse_message_envelope(other.encrypt_message("<xml/>", "n", "1"))["Encrypt"])
-
-
 async def test_a_tampered_or_foreign_cipher_text_is_refused_even_when_signed(
     safe: httpx.AsyncClient, db: Database, crypto: WeChatCrypto
 ) -> None:
