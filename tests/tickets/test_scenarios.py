@@ -183,6 +183,12 @@ async def test_unsatisfied_callback_reopens_with_the_same_unit(embedded_client: 
             assert t["status"] == "reopened"
             assert t["department_code"] == "env"
             assert t["lifecycle"]["reopen_count"] == 1
+            # The unit sees the ticket come back as a reopened one (重办) in its queue, and so do lists.
+            polled = (await c.get("/api/v1/departments/env/tickets", headers=who["env"])).json()["items"]
+            mine = next(p for p in polled if p["tracking_number"] == tn)
+            assert (mine["status"], mine["reopen_count"], mine["satisfaction"]) == ("reopened", 1, "unsatisfied")
+            listed = (await c.get("/api/v1/tickets", headers=who["agent"], params={"department": "env"})).json()
+            assert next(i for i in listed["items"] if i["tracking_number"] == tn)["reopen_count"] == 1
     t = await act(c, who["agent"], tn, "record_callback", {"satisfaction": "basically_satisfied"})
     assert t["status"] == "called_back" and t["lifecycle"]["satisfaction"] == "basically_satisfied"
     t = await act(c, who["agent"], tn, "close")

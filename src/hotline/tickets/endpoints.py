@@ -6,7 +6,7 @@ import csv
 import io
 import uuid
 from collections.abc import Iterator
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -21,7 +21,6 @@ from hotline.channels.phone_numbers import normalize_phone
 from hotline.kit.cursors import decode_id_cursor, encode_id_cursor
 from hotline.tickets import desk, queries, repository
 from hotline.tickets.handlers import IntakeHandler
-from hotline.tickets.models import Ticket
 from hotline.tickets.schemas import (
     CitizenLookup,
     NewTicket,
@@ -92,13 +91,8 @@ async def create_ticket(
     ticket = await desk.create_from_call(session, _intake_handler(request), principal, body, external_id,
                                          settings.tracking_prefix)
     out, ticket, events = await queries.ticket_detail(session, principal, ticket.tracking_number, reveal=False)
-    detail = TicketDetail(**out.model_dump(), **callback_of(ticket), routing=ticket.routing, events=events)
+    detail = TicketDetail(**out.model_dump(), routing=ticket.routing, events=events)
     return await idem.respond(201, detail, headers={"Location": f"/api/v1/tickets/{ticket.tracking_number}"})  # type: ignore[return-value]
-
-
-def callback_of(ticket: Ticket) -> dict[str, Any]:
-    return {"satisfaction": ticket.satisfaction, "callback_at": ticket.callback_at,
-            "reopen_count": ticket.reopen_count or 0}
 
 
 @router.get("", response_model=TicketPage)
@@ -150,7 +144,7 @@ async def export_tickets(
 async def get_ticket(session: SessionDep, principal: TicketReader, tracking_number: str) -> TicketDetail:
     """One ticket with its full event timeline (a protected citizen is shown to the centre only, audited)."""
     out, ticket, events = await queries.ticket_detail(session, principal, tracking_number)
-    return TicketDetail(**out.model_dump(), **callback_of(ticket), routing=ticket.routing, events=events)
+    return TicketDetail(**out.model_dump(), routing=ticket.routing, events=events)
 
 
 @router.get("/{tracking_number}/events", response_model=TicketEventPage)

@@ -53,15 +53,21 @@ class TicketOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     confidential: bool = False
+    # The callback (回访): the citizen's verdict, when it was taken, how often the ticket was reopened
+    # (重办) — in lists and department polls too, so a unit sees a reopened ticket as one.
+    satisfaction: str | None = None
+    callback_at: datetime | None = None
+    reopen_count: int = 0
     citizen: CitizenOut | None = None
+
+    @field_validator("reopen_count", mode="before")
+    @classmethod
+    def _none_is_zero(cls, v: int | None) -> int:
+        return v or 0
 
 
 class TicketDetail(TicketOut):
     routing: dict[str, Any] | None
-    # The callback (回访): the citizen's verdict, when it was taken, how often the ticket was reopened (重办).
-    satisfaction: str | None = None
-    callback_at: datetime | None = None
-    reopen_count: int = 0
     events: list[TicketEventOut]
 
 
