@@ -3,18 +3,15 @@ to `IntakeHandler` in batches, against a fresh PostgreSQL (or SQLite) database. 
 feedback loop for the router's own cost; `python -m bench.run --only router` confirms it.
 
     python -m bench.router_profile [--batches 20] [--batch 500] [--warm 4] [--sqlite]
-                                   [--profile pyinstrument|cprofile] [--redeliver] [--ahead]
+                                   [--profile pyinstrument|cprofile] [--redeliver]
 
-Prints tickets/s over the timed batches and, with --profile, where the time went. --ahead does
-what the router on Kafka does: the next batch decoded and classified while the current one waits
-on PostgreSQL (`hotline.worker.Ahead`).
+Prints tickets/s over the timed batches and, with --profile, where the time went.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import cProfile
 import pstats
 import tempfile
@@ -30,7 +27,7 @@ from hotline.kit.db import Database
 from hotline.kit.migrate import upgrade
 from hotline.kit.settings import Settings
 from hotline.tickets.handlers import IntakeHandler
-from hotline.worker import Ahead, decode, settle_collector
+from hotline.worker import decode, settle_collector
 
 
 class _Record:
@@ -92,17 +89,10 @@ async def main(a: argparse.Namespace) -> None:
 
             prof = Profiler(interval=0.001, async_mode="enabled")
             prof.start()
-        ahead = Ahead(handler.route) if a.ahead else None
         t, cpu = time.perf_counter(), time.process_time()
         created = 0
-        for i, b in enumerate(timed):
-            prepared = (asyncio.create_task(ahead.prepare(timed[i + 1]))
-                        if ahead is not None and i + 1 < len(timed) else None)
-            messages = decode(b, ahead)
-            with ahead.handling() if ahead is not None else contextlib.nullcontext():
-                created += sum(o.created for o in await handler(messages))
-            if prepared is not None:
-                await prepared
+        for b in timed:
+            created += sum(o.created for o in await handler(decode(b)))
         elapsed, cpu = time.perf_counter() - t, time.process_time() - cpu
         if a.profile == "cprofile":
             prof.disable()
@@ -146,12 +136,9 @@ if __name__ == "__main__":
     ap.add_argument("--warm", type=int, default=4)
     ap.add_argument("--sqlite", action="store_true")
     ap.add_argument("--profile", choices=("pyinstrument", "cprofile"))
-    ap.add_argument("--freeze", action="store_true",
-                    help="gc.freeze() and the router's collector thresholds after the warm-up batches")
+    ap.add_argument("--freeze", action="store_true", help="gc.freeze() after the warm-up batches")
     ap.add_argument("--objects", action="store_true", help="count the objects the garbage collector tracks")
     ap.add_argument("--redeliver", action="store_true", help="feed the timed batches again (exactly once)")
-    ap.add_argument("--ahead", action="store_true",
-                    help="prepare the next batch while the current one waits on the database, as the router does")
     args = ap.parse_args()
     try:
         import uvloop

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import logging
 import signal
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from pydantic import ValidationError
 
-from hotline.calls.service import is_call_event
 from hotline.intake.schema import IntakeMessage
 from hotline.kit import tracing
 from hotline.kit.db import Database
@@ -27,99 +25,21 @@ from hotline.kit.metrics import (
     serve_process_metrics,
 )
 from hotline.kit.settings import Settings
-from hotline.routing.engine import Router
 from hotline.tickets.handlers import IntakeHandler
-from hotline.tickets.service import routing_text
 
 log = logging.getLogger(__name__)
 
 
-# Records decoded, and texts classified, per step of the work ahead: a step is short enough to
-# fit in one of the current batch's writes (~1 ms decoding, ~10 ms classifying with both models),
-# so the batch resumes soon after its answer arrives; classifying has a cost per call (~1 ms with
-# models), so its steps are larger.
-DECODE_STEP = 200
-ROUTE_STEP = 250
-
-
-def decode_one(r: ConsumerRecord) -> IntakeMessage | None:
-    try:
-        return IntakeMessage.from_bytes(r.value)
-    except (ValidationError, ValueError):
-        return None
-
-
-def decode(records: Sequence[ConsumerRecord], ahead: Ahead | None = None) -> list[IntakeMessage]:
+def decode(records: Sequence[ConsumerRecord]) -> list[IntakeMessage]:
     out = []
     for r in records:
-        m = ahead.take(r) if ahead is not None else None
-        if m is None:
-            m = decode_one(r)
-        if m is None:
+        try:
+            out.append(IntakeMessage.from_bytes(r.value))
+        except (ValidationError, ValueError):
             # A message no version of the schema can read is logged and skipped, not retried
             # for ever: it would block its partition. Its offset is kept in the log line.
             log.error("undecodable intake record at %s/%d offset %d", r.topic, r.partition, r.offset)
-            continue
-        out.append(m)
     return out
-
-
-class Ahead:
-    """The next batch's CPU work, done while the current batch waits on PostgreSQL
-    (`consume_batches(prepare=...)`): its records decoded, and its texts classified by the
-    router (`Router.route_ahead`). The handler takes each result once and does whatever is
-    missing itself, so a batch retried, rolled back or cut up into single records is right.
-
-    The work waits until the current batch has been routed: what is left of it then is writing
-    (long waits on PostgreSQL: COPY into indexed tables, the commit), while its start is short
-    round trips that a step of work would only delay."""
-
-    def __init__(self, route: object) -> None:
-        self.router = route if isinstance(route, Router) else None
-        self._turn = asyncio.Event()  # set: the current batch is routed (or done), work may go on
-        self._turn.set()
-        if self.router is not None:
-            self.router.after_routing = self._turn.set
-        # (topic, partition, offset) → (the record's bytes, its message): the batch being
-        # prepared and the one before it, which may not have been handled yet.
-        self._decoded: list[dict[tuple[str, int, int], tuple[bytes, IntakeMessage]]] = []
-
-    @contextlib.contextmanager
-    def handling(self) -> Iterator[None]:
-        """Around the handling of a batch: the work ahead waits for its routing, or its end."""
-        self._turn.clear()
-        try:
-            yield
-        finally:
-            self._turn.set()
-
-    async def prepare(self, records: Sequence[ConsumerRecord]) -> None:
-        decoded: dict[tuple[str, int, int], tuple[bytes, IntakeMessage]] = {}
-        self._decoded = [*self._decoded[-1:], decoded]
-        messages = []
-        await self._turn.wait()
-        for i in range(0, len(records), DECODE_STEP):
-            for r in records[i:i + DECODE_STEP]:
-                if (m := decode_one(r)) is not None:
-                    decoded[(r.topic, r.partition, r.offset)] = (r.value, m)
-                    if not is_call_event(m):
-                        messages.append(m)
-            await asyncio.sleep(0)  # let the current batch go on if its answer has come
-        if self.router is None:
-            return
-        self.router.start_ahead()
-        for i in range(0, len(messages), ROUTE_STEP):
-            step = messages[i:i + ROUTE_STEP]
-            self.router.route_ahead([routing_text(m) for m in step], [m.location for m in step])
-            await asyncio.sleep(0)
-
-    def take(self, r: ConsumerRecord) -> IntakeMessage | None:
-        key = (r.topic, r.partition, r.offset)
-        for decoded in self._decoded:
-            hit = decoded.pop(key, None)
-            if hit is not None and hit[0] == r.value:
-                return hit[1]
-        return None
 
 
 # The cyclic collector's thresholds in the router: a batch of 1,000 holds ~100,000 container objects
@@ -141,7 +61,6 @@ async def run_router(settings: Settings, stop: asyncio.Event | None = None) -> N
     stop = stop or asyncio.Event()
     db = Database(settings.database_url, settings.database_pool_size)
     handler = IntakeHandler(db, settings=settings)
-    ahead = Ahead(handler.route)
     thresholds = gc.get_threshold()
     settle_collector()
     consumer = make_consumer(settings, settings.kafka_intake_topic, settings.kafka_router_group)
@@ -154,11 +73,10 @@ async def run_router(settings: Settings, stop: asyncio.Event | None = None) -> N
             with tracing.span("hotline.intake process", kind="consumer", links_from=carriers[:128],
                               attributes={"messaging.system": "kafka",
                                           "messaging.batch.message_count": len(records)}):
-                messages = decode(records, ahead)
+                messages = decode(records)
                 outcomes = []
                 if messages:
-                    with (tracing.span("ingest transaction", attributes={"db.system": db.engine.name}),
-                          ahead.handling()):
+                    with tracing.span("ingest transaction", attributes={"db.system": db.engine.name}):
                         outcomes = await handler(messages)
         except Exception:
             ROUTER_BATCH_FAILURES.inc()
@@ -175,12 +93,12 @@ async def run_router(settings: Settings, stop: asyncio.Event | None = None) -> N
     lag = asyncio.create_task(report_lag(consumer, stop))
     log.info("router consuming %s as group %s", settings.kafka_intake_topic, settings.kafka_router_group)
     try:
-        await consume_batches(consumer, handle, stop, max_records=settings.kafka_batch_max, prepare=ahead.prepare)
+        await consume_batches(consumer, handle, stop, max_records=settings.kafka_batch_max)
     finally:
         lag.cancel()
         await consumer.stop()
         await db.dispose()
-        gc.set_threshold(*thresholds)
+        gc.set_threshold(*thresholds)  # a router run inside another process (tests) leaves it as it was
         CONSUMER_LAG.snapshot = {}
         log.info("router stopped")
 

@@ -135,7 +135,7 @@ class IntakeMessage(_Clean):
         return orjson.dumps(self.model_dump(mode="json"))
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> "IntakeMessage":
+    def from_bytes(cls, data: bytes) -> IntakeMessage:
         """The message a record on the intake topic carries; the same validation as
         `model_validate`, with the control characters stripped once for the whole value rather
         than once per nested model, and not at all when the bytes hold no escape making one."""

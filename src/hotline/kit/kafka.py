@@ -2,14 +2,11 @@
 
 Auto-commit is off: the handler commits the database first, then the offsets (offset + 1).
 A batch that fails is not committed; the consumer seeks back and retries it after a pause.
-With a `prepare` step, the next batch is fetched and prepared (decoded, classified) while the
-current one waits on its database work; it is still handled, and committed, after it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -27,33 +24,32 @@ POISON_RECORDS = Counter("hotline_router_poison_records_total",
                          "intake records the router could not take and skipped (see the log)")
 
 BatchHandler = Callable[[Sequence[ConsumerRecord]], Awaitable[Any]]
-Batches = dict[TopicPartition, list[ConsumerRecord]]
 
 
 def make_producer(settings: Settings, **overrides: Any) -> AIOKafkaProducer:
-    kwargs: dict[str, Any] = dict(
-        bootstrap_servers=settings.kafka_bootstrap,
-        acks="all",
-        enable_idempotence=settings.kafka_enable_idempotence,
-        linger_ms=settings.kafka_linger_ms,
-        compression_type=settings.kafka_compression,
-        request_timeout_ms=10_000,
-    )
+    kwargs: dict[str, Any] = {
+        "bootstrap_servers": settings.kafka_bootstrap,
+        "acks": "all",
+        "enable_idempotence": settings.kafka_enable_idempotence,
+        "linger_ms": settings.kafka_linger_ms,
+        "compression_type": settings.kafka_compression,
+        "request_timeout_ms": 10_000,
+    }
     kwargs.update(overrides)
     return AIOKafkaProducer(**kwargs)
 
 
 def make_consumer(settings: Settings, topic: str, group: str, **overrides: Any) -> AIOKafkaConsumer:
-    kwargs: dict[str, Any] = dict(
-        bootstrap_servers=settings.kafka_bootstrap,
-        group_id=group,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        max_poll_records=settings.kafka_batch_max,
-        fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
-        session_timeout_ms=10_000,
-        heartbeat_interval_ms=1_000,
-    )
+    kwargs: dict[str, Any] = {
+        "bootstrap_servers": settings.kafka_bootstrap,
+        "group_id": group,
+        "enable_auto_commit": False,
+        "auto_offset_reset": "earliest",
+        "max_poll_records": settings.kafka_batch_max,
+        "fetch_max_wait_ms": settings.kafka_fetch_max_wait_ms,
+        "session_timeout_ms": 10_000,
+        "heartbeat_interval_ms": 1_000,
+    }
     kwargs.update(overrides)
     return AIOKafkaConsumer(topic, **kwargs)
 
@@ -64,83 +60,32 @@ async def consume_batches(
     stop: asyncio.Event,
     max_records: int = 500,
     retry_pause: float = 1.0,
-    prepare: BatchHandler | None = None,
 ) -> None:
-    """Fetch, handle, commit, until `stop` is set. The caller starts and stops the consumer.
-
-    `prepare`, if given, is run on the next batch while `handler` awaits the current one: CPU work
-    that would otherwise wait for the database (decoding, classification), kept where the handler
-    finds it. It must change nothing else: the next batch is handled only after this one's offsets
-    are committed, and its own offsets after its handler returns. A batch that fails drops the
-    batch fetched ahead (its partitions are sought back too); on stop it is never committed.
-    """
-    ahead: asyncio.Task[Batches] | None = None
-    try:
-        while not stop.is_set():
-            if ahead is not None:
-                batches, ahead = await ahead, None
-            else:
-                batches = await consumer.getmany(timeout_ms=200, max_records=max_records)
-            if not batches:
-                continue
-            records = [r for rs in batches.values() for r in rs]
-            if prepare is not None:
-                ahead = asyncio.create_task(_fetch_ahead(consumer, prepare, max_records))
-            try:
-                await handler(records)
-            except Exception as exc:
-                # An outage (database away) is retried, batch and all, until it ends. Anything else is
-                # a record the handler cannot take: find it, so one bad record never blocks a partition.
-                if is_outage(exc) or not await _isolate_poison(handler, records):
-                    log.error("batch of %d failed (%s); retrying it without committing", len(records),
-                              type(exc).__name__)
-                    firsts = {tp: rs[0].offset for tp, rs in batches.items()}
-                    if ahead is not None:
-                        # Fetched past the failed batch: back to the first record of either, per partition.
-                        for tp, rs in (await _settle(ahead)).items():
-                            firsts[tp] = min(firsts.get(tp, rs[0].offset), rs[0].offset)
-                        ahead = None
-                    _seek(consumer, firsts)
-                    await _sleep_unless(stop, retry_pause)
-                    continue
-            offsets = {tp: rs[-1].offset + 1 for tp, rs in batches.items()}
-            try:
-                await consumer.commit(offsets)
-            except (CommitFailedError, KafkaError) as exc:
-                # Partitions moved to another router: it will see these again, and the database
-                # answers them as duplicates. Nothing is lost.
-                log.warning("offset commit failed (%s); the batch will be redelivered and deduplicated", exc)
-    finally:
-        if ahead is not None:  # fetched, never handled: not committed, the group redelivers it
-            ahead.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await ahead
-
-
-async def _fetch_ahead(consumer: AIOKafkaConsumer, prepare: BatchHandler, max_records: int) -> Batches:
-    batches = await consumer.getmany(timeout_ms=200, max_records=max_records)
-    if batches:
+    """Fetch, handle, commit, until `stop` is set. The caller starts and stops the consumer."""
+    while not stop.is_set():
+        batches = await consumer.getmany(timeout_ms=200, max_records=max_records)
+        if not batches:
+            continue
+        records = [r for rs in batches.values() for r in rs]
         try:
-            await prepare([r for rs in batches.values() for r in rs])
-        except Exception:  # only work done early: the handler does it itself then
-            log.warning("preparing the next batch failed; it is handled without", exc_info=True)
-    return batches
-
-
-async def _settle(ahead: asyncio.Task[Batches]) -> Batches:
-    """What the fetch ahead returned (empty if it failed: it then moved no position)."""
-    try:
-        return await ahead
-    except Exception as exc:  # noqa: BLE001 - the batch it follows is being retried anyway
-        log.warning("fetch ahead failed (%s)", type(exc).__name__)
-        return {}
-
-
-def _seek(consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
-    assigned = consumer.assignment()
-    for tp, offset in offsets.items():
-        if tp in assigned:  # a partition taken away meanwhile starts from its committed offset
-            consumer.seek(tp, offset)
+            await handler(records)
+        except Exception as exc:  # noqa: BLE001 - any failure: retried (outage) or isolated (poison)
+            # An outage (database away) is retried, batch and all, until it ends. Anything else is
+            # a record the handler cannot take: find it, so one bad record never blocks a partition.
+            if is_outage(exc) or not await _isolate_poison(handler, records):
+                log.error("batch of %d failed (%s); retrying it without committing", len(records),
+                          type(exc).__name__)
+                for tp, rs in batches.items():
+                    consumer.seek(tp, rs[0].offset)
+                await _sleep_unless(stop, retry_pause)
+                continue
+        offsets = {tp: rs[-1].offset + 1 for tp, rs in batches.items()}
+        try:
+            await consumer.commit(offsets)
+        except (CommitFailedError, KafkaError) as exc:
+            # Partitions moved to another router: it will see these again, and the database
+            # answers them as duplicates. Nothing is lost.
+            log.warning("offset commit failed (%s); the batch will be redelivered and deduplicated", exc)
 
 
 async def _isolate_poison(handler: BatchHandler, records: Sequence[ConsumerRecord]) -> bool:
@@ -149,7 +94,7 @@ async def _isolate_poison(handler: BatchHandler, records: Sequence[ConsumerRecor
     for r in records:
         try:
             await handler([r])
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - whatever fails on its own is a poison record
             if is_outage(exc):
                 return False
             POISON_RECORDS.inc()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -77,28 +77,6 @@ def load_learned_models(model_dir: Path | str) -> tuple[Any, str]:
     return models, status
 
 
-class _RoutedAhead:
-    """Decisions made before their batch is handled (`Router.route_ahead`), for the catalogue,
-    models and threshold in force then; `Router.route_batch` takes each one once."""
-
-    __slots__ = ("by_key", "catalogue", "models", "threshold")
-
-    def __init__(self, router: Router) -> None:
-        self.catalogue, self.models, self.threshold = router.catalogue, router.models, router.threshold
-        self.by_key: dict[tuple[str, Any, Any], list[RoutingDecision]] = {}
-
-    def current(self, router: Router) -> bool:
-        return (self.catalogue is router.catalogue and self.models is router.models
-                and self.threshold == router.threshold)
-
-
-def _key(text: str, loc: Any) -> tuple[str, Any, Any]:
-    """What a decision depends on besides the router: the text and the coordinates."""
-    if loc is None:
-        return (text, None, None)
-    return (text, getattr(loc, "lat", None), getattr(loc, "lng", None))
-
-
 class Router:
     """Routes batches of message texts; holds the active catalogue version and the models."""
 
@@ -110,11 +88,6 @@ class Router:
         self.refresh_seconds = refresh_seconds
         self.model_status = model_status or ("rules alone (no model loaded)" if models is None else "models")
         self._loaded_at = float("-inf")
-        # Decisions routed ahead: the batch being prepared, and the one before it (still to be handled).
-        self._ahead: list[_RoutedAhead] = []
-        # Called once a batch has its decisions (what is left of it is writing them): the router
-        # process classifies the next batch then, in the database's time (hotline.worker.Ahead).
-        self.after_routing: Callable[[], None] | None = None
 
     @classmethod
     def from_settings(cls, settings: Any) -> Router:
@@ -134,59 +107,7 @@ class Router:
     def __call__(self, texts: list[str], locations: Sequence[Any | None] | None = None) -> list[RoutingDecision]:
         return self.route_batch(texts, locations)
 
-    def start_ahead(self) -> None:
-        """Begin routing a next batch ahead (`route_ahead`); what was routed for the batch before
-        it is kept, what is older (never taken: a batch retried or skipped) is dropped."""
-        self._ahead = [*self._ahead[-1:], _RoutedAhead(self)]
-
-    def route_ahead(self, texts: list[str], locations: Sequence[Any | None] | None = None) -> None:
-        """Route texts of a batch not handled yet, so that its `route_batch` finds the decisions made
-        (the router's CPU work while the batch before waits on the database). A decision depends only
-        on its text, coordinates, the catalogue, models and threshold: it is taken only while those
-        are the same, and once (a batch rolled back and retried is routed afresh)."""
-        if not self._ahead or not self._ahead[-1].current(self):
-            return  # not started, or the catalogue changed since: the batch routes for itself
-        by_key = self._ahead[-1].by_key
-        for i, d in enumerate(self._route_batch(texts, locations)):
-            loc = locations[i] if locations is not None and i < len(locations) else None
-            by_key.setdefault(_key(texts[i], loc), []).append(d)
-
     def route_batch(self, texts: list[str], locations: Sequence[Any | None] | None = None) -> list[RoutingDecision]:
-        try:
-            return self._taken_or_routed(texts, locations)
-        finally:
-            if self.after_routing is not None:
-                self.after_routing()
-
-    def _taken_or_routed(self, texts: list[str], locations: Sequence[Any | None] | None) -> list[RoutingDecision]:
-        ahead = [a for a in self._ahead if a.current(self)]
-        if not ahead:
-            self._ahead = []
-            return self._route_batch(texts, locations)
-        out: list[RoutingDecision | None] = []
-        missing: list[int] = []
-        for i, text in enumerate(texts):
-            key = _key(text, locations[i] if locations is not None and i < len(locations) else None)
-            d = None
-            for a in ahead:
-                made = a.by_key.get(key)
-                if made:
-                    d = made.pop()
-                    if not made:
-                        del a.by_key[key]
-                    break
-            if d is None:
-                missing.append(i)
-            out.append(d)
-        if missing:
-            routed = self._route_batch([texts[i] for i in missing],
-                                       [locations[i] if locations is not None and i < len(locations) else None
-                                        for i in missing])
-            for i, d in zip(missing, routed, strict=True):
-                out[i] = d
-        return out  # type: ignore[return-value]
-
-    def _route_batch(self, texts: list[str], locations: Sequence[Any | None] | None = None) -> list[RoutingDecision]:
         topics = _predict(getattr(self.models, "topic", None), texts, "topic")
         types = _predict(getattr(self.models, "type", None), texts, "type")
         # Every word list is searched once for the whole batch (routing.text.Lexicon).

@@ -69,7 +69,7 @@ async def ingest(
             for m in new
         ],
     )
-    decisions = route_batch([routing_text(m) for m in new], [m.location for m in new])
+    decisions = route_batch([_routing_text(m) for m in new], [m.location for m in new])
     ticket_rows: list[dict[str, Any]] = []
     for m, d in zip(new, decisions, strict=True):
         if d.department_code and d.department_code not in known_departments:
@@ -176,7 +176,7 @@ async def _attach_follow_ups(session: AsyncSession,
     return [IngestOutcome(m.channel.value, m.external_id, target, False) for m, target in attached]
 
 
-def routing_text(m: IntakeMessage) -> str:
+def _routing_text(m: IntakeMessage) -> str:
     parts = [m.subject or "", m.text]
     if m.location and m.location.address:
         parts.append(m.location.address)
