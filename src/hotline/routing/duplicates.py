@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from itertools import chain
+from operator import add
 from typing import Any
 
 from hotline.routing.place import gazetteer
@@ -44,7 +46,7 @@ def shingles(text: str) -> frozenset[str]:
     """Character bigrams of the text without its town names: the place is compared on its own,
     and "塘厦镇" in two texts about different matters must not make them look alike."""
     s = "".join(_KEEP.findall(_town_names().sub(" ", text.lower())))
-    return frozenset(g for g in (s[i:i + 2] for i in range(len(s) - 1)) if g not in _COMMON)
+    return frozenset([g for g in map(add, s, s[1:]) if g not in _COMMON])
 
 
 @dataclass
@@ -70,14 +72,14 @@ class Link:
 
 
 class CandidateIndex:
-    """Recent tickets by (town, bigram) and by citizen, in arrival order, at most `capacity` of
+    """Recent tickets by town and bigram and by citizen, in arrival order, at most `capacity` of
     them (the oldest leave first). A router keeps one between batches, so a batch costs what its
     own tickets cost, not a rebuild over every recent ticket."""
 
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
         self.items: dict[int, Item] = {}  # in the order they came
-        self.postings: dict[tuple[str, str], deque[int]] = {}
+        self.postings: dict[str, dict[str, deque[int]]] = {}  # town -> bigram -> ids
         self.by_citizen: dict[int, deque[int]] = {}
         self.town_size: Counter[str] = Counter()
 
@@ -88,17 +90,30 @@ class CandidateIndex:
         return ticket_id in self.items
 
     def add(self, item: Item) -> None:
-        if item.id in self.items:
+        ticket_id = item.id
+        items = self.items
+        if ticket_id in items:
             return
-        self.items[item.id] = item
+        items[ticket_id] = item
         if item.citizen_id is not None:
-            self.by_citizen.setdefault(item.citizen_id, deque()).append(item.id)
+            mine = self.by_citizen.get(item.citizen_id)
+            if mine is None:
+                self.by_citizen[item.citizen_id] = deque((ticket_id,))
+            else:
+                mine.append(ticket_id)
         if item.town_code is not None:
             self.town_size[item.town_code] += 1
+            town = self.postings.get(item.town_code)
+            if town is None:
+                town = self.postings[item.town_code] = {}
             for g in item.shingles:
-                self.postings.setdefault((item.town_code, g), deque()).append(item.id)
-        while len(self.items) > self.capacity:
-            self.remove(next(iter(self.items)))
+                posting = town.get(g)
+                if posting is None:
+                    town[g] = deque((ticket_id,))
+                else:
+                    posting.append(ticket_id)
+        while len(items) > self.capacity:
+            self.remove(next(iter(items)))
 
     def remove(self, ticket_id: int) -> None:
         item = self.items.pop(ticket_id, None)
@@ -108,8 +123,9 @@ class CandidateIndex:
             _drop(self.by_citizen, item.citizen_id, ticket_id)
         if item.town_code is not None:
             self.town_size[item.town_code] -= 1
+            town = self.postings[item.town_code]
             for g in item.shingles:
-                _drop(self.postings, (item.town_code, g), ticket_id)
+                _drop(town, g, ticket_id)
 
     def link(self, new: Sequence[Item], *, duplicate_similarity: float, hot_similarity: float,
              duplicate_since: datetime, hot_since: datetime) -> list[Link]:
@@ -121,47 +137,51 @@ class CandidateIndex:
         roots: set[int] = set()
         dups: dict[int, tuple[Item, float, str]] = {}
         for item in new:
+            mine = item.shingles
+            n = len(mine)
+            town = item.town_code
+            citizen = item.citizen_id
+            topic = item.topic
             # Candidates by their rarer shared bigrams (cheap), then the exact likeness of the best few.
-            counts: Counter[int] = Counter()
-            if item.town_code is not None:
-                cap = max(_MIN_POSTINGS, self.town_size[item.town_code] // 100)
-                for g in item.shingles:
-                    posting = self.postings.get((item.town_code, g))
-                    if posting and len(posting) <= cap:
-                        counts.update(posting)
-            candidates = [j for j, _ in counts.most_common(_VERIFY)]
-            if item.citizen_id is not None and (mine := self.by_citizen.get(item.citizen_id)):
-                candidates += list(mine)[-_VERIFY:]
-            best_dup: tuple[float, Item, str] | None = None
-            best_cluster: tuple[float, Item] | None = None
+            candidates: list[int] = []
+            if town is not None and (town_postings := self.postings.get(town)):
+                cap = max(_MIN_POSTINGS, self.town_size[town] // 100)
+                picked = [p for g in mine if (p := town_postings.get(g)) and len(p) <= cap]
+                if picked:
+                    counts = Counter(chain.from_iterable(picked))
+                    candidates = [j for j, _ in counts.most_common(_VERIFY)]
+            if citizen is not None and (again := self.by_citizen.get(citizen)):
+                candidates += list(again)[-_VERIFY:]
+            # The best duplicate as (score, ticket, same citizen?, likeness shown); its reason is
+            # written once, for the one kept.
+            best_dup: tuple[float, Item, bool, float] | None = None
+            best_cluster: Item | None = None
+            best_jaccard = 0.0
             for j in dict.fromkeys(candidates):
                 other = items[j]
-                shared = len(item.shingles & other.shingles)
-                size = len(item.shingles) + len(other.shingles) - shared
+                theirs = other.shingles
+                m = len(theirs)
+                shared = len(mine & theirs)
+                size = n + m - shared
                 jaccard = shared / size if size else 0.0
-                overlap = shared / (min(len(item.shingles), len(other.shingles)) or 1)
-                same_place = item.town_code is not None and item.town_code == other.town_code
+                same_place = town is not None and town == other.town_code
                 if other.received_at >= duplicate_since:
-                    why = None
-                    if (item.citizen_id is not None and item.citizen_id == other.citizen_id
-                            and (same_place or item.town_code is None or other.town_code is None)
+                    overlap = shared / (min(n, m) or 1)
+                    if (citizen is not None and citizen == other.citizen_id
+                            and (same_place or town is None or other.town_code is None)
                             and overlap >= SAME_CITIZEN_OVERLAP):
-                        why = f"same citizen wrote about the same matter ({overlap:.2f} overlap)"
+                        score = max(jaccard, overlap)
+                        if best_dup is None or score > best_dup[0]:
+                            best_dup = (score, other, True, overlap)
                     elif same_place and jaccard >= duplicate_similarity:
-                        why = f"near-identical text about the same place ({jaccard:.2f} similar)"
-                    score = max(jaccard, overlap)
-                    if why and (best_dup is None or score > best_dup[0]):
-                        best_dup = (score, other, why)
-                if (same_place and other.received_at >= hot_since and jaccard >= hot_similarity
-                        and (item.topic is None or other.topic is None or item.topic == other.topic)
-                        and (best_cluster is None or jaccard > best_cluster[0])):
-                    best_cluster = (jaccard, other)
-            if best_dup is not None:
-                cluster_of = best_dup[1]
-            elif best_cluster is not None:
-                cluster_of = best_cluster[1]
-            else:
-                cluster_of = None
+                        score = max(jaccard, overlap)
+                        if best_dup is None or score > best_dup[0]:
+                            best_dup = (score, other, False, jaccard)
+                if (same_place and jaccard >= hot_similarity and other.received_at >= hot_since
+                        and (topic is None or other.topic is None or topic == other.topic)
+                        and (best_cluster is None or jaccard > best_jaccard)):
+                    best_cluster, best_jaccard = other, jaccard
+            cluster_of = best_dup[1] if best_dup is not None else best_cluster
             if cluster_of is not None:
                 if cluster_of.cluster_id is None:
                     # The first ticket of a new cluster: it becomes the root (stored on it too).
@@ -169,7 +189,9 @@ class CandidateIndex:
                     roots.add(cluster_of.id)
                 item.cluster_id = cluster_of.cluster_id
             if best_dup is not None:
-                score, other, why = best_dup
+                score, other, by_citizen, likeness = best_dup
+                why = (f"same citizen wrote about the same matter ({likeness:.2f} overlap)" if by_citizen
+                       else f"near-identical text about the same place ({likeness:.2f} similar)")
                 dups[item.id] = (other, round(score, 4), why)
             self.add(item)
         # Only what changed is written: a ticket on its own keeps no cluster (NULL), so a batch of
