@@ -40,6 +40,9 @@ PY = sys.executable
 HOTLINE = str(Path(sys.executable).with_name("hotline"))
 
 
+MAX_SUSTAINED_P99_MS = 1000  # the end-to-end maximum counts only steps whose p99 stayed within this
+
+
 def pct(values: list[float], p: float) -> float:
     if not values:
         return float("nan")
@@ -272,7 +275,11 @@ async def e2e_step(conn: asyncpg.Connection, dsn: str, base: str, rate: int, sec
     # When each ticket became visible (committed), seen by a second connection every ~10 ms: the
     # latency's end. The router stamps created_at before its batch's writes and commit, so that
     # column alone would flatter the figure by up to a batch's duration.
-    observer_conn = await asyncpg.connect(dsn)
+    # Never a sequential scan: with the table's statistics behind its growth, PostgreSQL expected
+    # thousands of rows past the last id seen and scanned the whole table every 10 ms (16 ms a look
+    # at 40,000 tickets; ~25 % of a core at 1,500/s, taken from the system being measured). The
+    # primary key's index answers in 0.2 ms.
+    observer_conn = await asyncpg.connect(dsn, server_settings={"enable_seqscan": "off"})
     visible: dict[int, datetime] = {}
     watching = asyncio.Event()
     observer = asyncio.create_task(_watch_commits(observer_conn, visible, watching))
@@ -329,7 +336,7 @@ async def _watch_commits(conn: asyncpg.Connection, visible: dict[int, datetime],
     last_id = await conn.fetchval("SELECT coalesce(max(id), 0) FROM tickets")
     ready.set()
     while True:
-        rows = await conn.fetch("SELECT id FROM tickets WHERE id > $1 ORDER BY id", last_id)
+        rows = await conn.fetch("SELECT id FROM tickets WHERE id > $1 ORDER BY id LIMIT 20000", last_id)
         now = datetime.now(UTC)
         for r in rows:
             visible.setdefault(r["id"], now)
@@ -581,7 +588,10 @@ async def main(a: argparse.Namespace) -> dict[str, Any]:
         + (f" in {len(each)} processes (largest {max(each):.0f} MB)" if len(each) > 1 else "")
         + f"   (echo app {out['echo']['rss_mb']:.0f} MB)")
     at500 = next((s for s in out.get("e2e", []) if s["offered_per_s"] == 500), None)
-    ok = [s for s in out.get("e2e", []) if s["lost"] == 0 and s["sustained_per_s"] >= 0.9 * s["offered_per_s"]]
+    # Sustained: no loss, at least 90 % of the offered rate, and latency held (p99 to the commit
+    # within MAX_SUSTAINED_P99_MS): a step that only keeps up by queueing is not sustained.
+    ok = [s for s in out.get("e2e", []) if s["lost"] == 0 and s["sustained_per_s"] >= 0.9 * s["offered_per_s"]
+          and s["e2e_p99_ms"] <= MAX_SUSTAINED_P99_MS]
     best = max(ok, key=lambda s: s["sustained_per_s"]) if ok else None
     out["summary"] = {
         "e2e_max_sustained_per_s": best["sustained_per_s"] if best else 0,
@@ -595,7 +605,7 @@ async def main(a: argparse.Namespace) -> dict[str, Any]:
     sm = out["summary"]
     say("== 6. ratios")
     say(f"   end to end max sustained          {sm['e2e_max_sustained_per_s']:9.0f} tickets/s "
-        f"(p99 at 500/s: {sm['e2e_p99_ms_at_500'] if sm['e2e_p99_ms_at_500'] is None else round(sm['e2e_p99_ms_at_500'], 1)} ms)")
+        f"(no loss, ≥ 90 % of offered, p99 ≤ {MAX_SUSTAINED_P99_MS} ms; p99 at 500/s: {sm['e2e_p99_ms_at_500'] if sm['e2e_p99_ms_at_500'] is None else round(sm['e2e_p99_ms_at_500'], 1)} ms)")
     say(f"   every message accounted for       lost = {sm['lost']}, duplicated = {sm['duplicated']}")
     say(f"   end-to-end / echo ceiling         {sm['ratio_e2e_to_echo']:9.2f}")
     say(f"   router / raw Kafka→PG ceiling     {sm['ratio_router_to_raw']:9.2f}")
@@ -632,7 +642,7 @@ def chart(out: dict[str, Any]) -> Path | None:
 def cli() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
-    ap.add_argument("--rates", default="250,500,1000,1500,2000,3000")
+    ap.add_argument("--rates", default="250,500,1000,1500,1750,2000,2500,3000")
     ap.add_argument("--step-seconds", type=float, default=8)
     ap.add_argument("--poll-tickets", type=int, default=1_000_000)
     ap.add_argument("--pollers", type=int, default=200)
