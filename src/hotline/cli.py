@@ -6,8 +6,11 @@ import argparse
 import asyncio
 import logging
 import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 
 from hotline.kit.logging import configure_logging, secrets_of
 from hotline.kit.settings import Settings, get_settings
@@ -39,14 +42,25 @@ def _serve(settings: Settings, roles: tuple[str, ...], host: str, port: int, wor
     import uvicorn
 
     from hotline.api.app import ROLES_VAR, create_app
+    from hotline.kit.metrics import MULTIPROCESS_DIR_VAR
     from hotline.kit.tracing import setup_tracing
 
     if workers > 1:
         # uvicorn starts each worker process from an import string; the app is built there, from
-        # the same environment (settings) and the roles passed along in it.
+        # the same environment (settings) and the roles passed along in it. The workers share one
+        # metrics directory, so /metrics answers for all of them whichever one is scraped.
         os.environ[ROLES_VAR] = ",".join(roles)
-        uvicorn.run("hotline.api.app:app_from_environment", factory=True, workers=workers, host=host, port=port,
-                    log_config=None, access_log=False, timeout_graceful_shutdown=10)
+        own_dir = not os.environ.get(MULTIPROCESS_DIR_VAR)
+        metrics_dir = Path(os.environ.get(MULTIPROCESS_DIR_VAR) or tempfile.mkdtemp(prefix="hotline-metrics-"))
+        for stale in metrics_dir.glob("*.db"):  # a previous run's counts are not this run's
+            stale.unlink()
+        os.environ[MULTIPROCESS_DIR_VAR] = str(metrics_dir)
+        try:
+            uvicorn.run("hotline.api.app:app_from_environment", factory=True, workers=workers, host=host,
+                        port=port, log_config=None, access_log=False, timeout_graceful_shutdown=10)
+        finally:
+            if own_dir:
+                shutil.rmtree(metrics_dir, ignore_errors=True)
         return
     setup_tracing(settings, "-".join(roles))
     uvicorn.run(create_app(settings, roles), host=host, port=port, log_config=None,

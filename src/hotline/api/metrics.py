@@ -1,4 +1,5 @@
-"""`GET /metrics`: this process's Prometheus metrics (text exposition format)."""
+"""`GET /metrics`: Prometheus metrics (text exposition format) of this process, or of all the workers of
+`hotline api --workers N`."""
 
 from __future__ import annotations
 

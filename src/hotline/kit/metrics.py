@@ -7,6 +7,7 @@ header: no body buffering (it is plain ASGI, not BaseHTTPMiddleware).
 
 from __future__ import annotations
 
+import os
 import re
 import time
 import uuid
@@ -122,8 +123,22 @@ REGISTRY.register(CONSUMER_LAG)
 REGISTRY.register(DATABASE_GAUGES)
 
 
+# Set by `hotline api --workers N` (cli.py) for its workers: each writes its counters and histograms
+# to files there, and a scrape of any worker answers for all of them (prometheus_client's
+# multiprocess mode). Without it, each worker would answer for the requests it served alone.
+MULTIPROCESS_DIR_VAR = "PROMETHEUS_MULTIPROC_DIR"
+
+
 def render() -> tuple[bytes, str]:
-    """The exposition text of this process's registry, and its content type."""
+    """The exposition text, and its content type: this process's registry, or, for the workers of
+    one server, every worker's series summed plus the database gauges."""
+    if os.environ.get(MULTIPROCESS_DIR_VAR):
+        from prometheus_client import CollectorRegistry, multiprocess
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        registry.register(DATABASE_GAUGES)
+        return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
 
 
