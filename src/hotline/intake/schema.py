@@ -16,7 +16,7 @@ from typing import Any, Literal
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Literal[1] = 1
 # Crockford base32: no I, L, O, U, so a number read out over the phone is not misheard.
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 

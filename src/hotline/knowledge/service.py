@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from hotline.auth.principal import Principal, Role
 from hotline.kit.clock import utcnow
@@ -147,7 +147,9 @@ class KnowledgeIndex:
         self._cached = None
 
     async def get(self, session: AsyncSession) -> _Cached:
-        key = (str(session.bind.url) if session.bind is not None else "", today(),
+        bind = session.bind
+        engine = bind.engine if isinstance(bind, AsyncConnection) else bind
+        key = (str(engine.url) if engine is not None else "", today(),
                *await repository.signature(session))
         c = self._cached
         if c and c.key == key:
