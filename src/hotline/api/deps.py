@@ -64,6 +64,10 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 DbDep = Annotated[Database, Depends(get_db)]
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
+# scope="function": the unit of work commits when the endpoint returns, before the response is sent.
+# FastAPI's default ("request") ends a yield dependency after the response: a client was answered
+# 200 before its write was committed (or when the commit then failed), and a read it sent next could
+# miss the write — the console showed a replied ticket as still signed for (已签收).
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 ReadOnly = Depends(read_only)
