@@ -30,7 +30,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from bench import payloads
+from bench import payloads, use_uvloop
 
 BASE = "http://127.0.0.1:8001"
 KINDS = {"wechat": 0, "sms": 1, "web": 2, "app": 3}
@@ -209,12 +209,7 @@ def cli() -> None:
     ap.add_argument("--sort", default="tottime")
     ap.add_argument("--top", type=int, default=45)
     a = ap.parse_args()
-    try:
-        import uvloop
-
-        uvloop.install()
-    except ImportError:
-        pass
+    use_uvloop()
     asyncio.run(main(a))
 
 

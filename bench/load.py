@@ -21,6 +21,8 @@ from urllib.parse import urlsplit
 import aiohttp
 import httptools
 
+from bench import use_uvloop
+
 
 class _Connection(asyncio.Protocol):
     """One keep-alive HTTP/1.1 connection: pre-encoded request bytes out, httptools parses the reply.
@@ -244,12 +246,7 @@ def main() -> None:
     ap.add_argument("--poll", help="JSON file: {paths, headers, seconds, etag, interval}")
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
-    try:
-        import uvloop
-
-        uvloop.install()
-    except ImportError:
-        pass
+    use_uvloop()
     out: object
     if a.poll:
         spec = json.load(open(a.poll))

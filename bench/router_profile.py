@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench import payloads
+from bench import payloads, use_uvloop
 from hotline.intake.schema import Channel, Citizen, IdentityKind, IntakeMessage, tracking_number_for
 from hotline.kit.db import Database
 from hotline.kit.migrate import upgrade
@@ -140,10 +140,5 @@ if __name__ == "__main__":
     ap.add_argument("--objects", action="store_true", help="count the objects the garbage collector tracks")
     ap.add_argument("--redeliver", action="store_true", help="feed the timed batches again (exactly once)")
     args = ap.parse_args()
-    try:
-        import uvloop
-
-        uvloop.install()
-    except ImportError:
-        pass
+    use_uvloop()
     asyncio.run(main(args))

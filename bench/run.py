@@ -13,7 +13,6 @@ import asyncio
 import json
 import os
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -28,7 +27,7 @@ import asyncpg
 import httpx
 import psutil
 
-from bench import payloads
+from bench import payloads, use_uvloop
 from hotline.intake.schema import Channel, Citizen, IdentityKind, IntakeMessage, tracking_number_for
 from hotline.kit.migrate import upgrade
 from tests.support.broker import Broker, free_port
@@ -660,12 +659,7 @@ def cli() -> None:
         a.rates, a.step_seconds = [250, 500], 3
         a.poll_tickets, a.pollers, a.poll_seconds = 20_000, 20, 3
         a.echo_n, a.kafka_n, a.pg_n, a.router_n = 2_000, 5_000, 5_000, 2_000
-    try:
-        import uvloop
-
-        uvloop.install()
-    except ImportError:
-        pass
+    use_uvloop()
     out = asyncio.run(main(a))
     (RESULTS / "latest.json").write_text(json.dumps(out, indent=1, default=str))
     png = chart(out)
