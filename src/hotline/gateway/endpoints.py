@@ -33,10 +33,6 @@ from hotline.kit.settings import Settings
 log = logging.getLogger(__name__)
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    return await receive_body(request.receive, request.headers.get("content-length"), limit)
-
-
 async def receive_body(receive: Receive, declared: str | None, limit: int) -> bytes:
     """The request body from the ASGI messages, refused (413) past `limit` bytes: at once when the
     declared length says so, otherwise as soon as what arrived does."""
