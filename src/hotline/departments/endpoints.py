@@ -94,7 +94,7 @@ _MICROSECOND = timedelta(microseconds=1)
 def page_versions(keys: Iterable[tuple[int, datetime]]) -> str:
     """Each fetched row's version, `|id@microseconds since the epoch`, in page order. The rows are
     limit + 1: whether more follow is part of what the page says (its `next_cursor`). The poll
-    route has PostgreSQL write the same text (`poll_route._VERSION`)."""
+    route has PostgreSQL write the same text (`tickets.repository.queue_versions`)."""
     return "".join([f"|{ticket_id}@{(updated_at - _EPOCH) // _MICROSECOND}" for ticket_id, updated_at in keys])
 
 

@@ -24,8 +24,6 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
-from sqlalchemy import BigInteger, cast, extract, func, literal_column, select
-from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.util import greenlet_spawn
 from starlette.requests import Request
 
@@ -59,12 +57,7 @@ def _keys_and_key_check(with_cursor: bool) -> Any:
     """The key check and the versions of the page's rows (`endpoints.page_versions`), in one row."""
     stmt = _statements.get(with_cursor)
     if stmt is None:
-        page = tickets.queue_statement(False, False, with_cursor, rows=False).subquery("page")
-        # endpoints.page_versions, written by PostgreSQL: Python would format 51 timestamps per poll.
-        version = func.concat("|", page.c.id, "@", cast(extract("epoch", page.c.updated_at) * 1_000_000, BigInteger))
-        versions = func.string_agg(version, aggregate_order_by(literal_column("''"), page.c.updated_at, page.c.id))
-        answer = select(versions.label("page_versions")).subquery("answer")
-        stmt = _statements[with_cursor] = auth_repository.key_check_with(answer)
+        stmt = _statements[with_cursor] = auth_repository.key_check_with(tickets.queue_versions(with_cursor))
     return stmt
 
 
