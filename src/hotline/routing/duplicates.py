@@ -167,16 +167,13 @@ class CandidateIndex:
                 same_place = town is not None and town == other.town_code
                 if other.received_at >= duplicate_since:
                     overlap = shared / (min(n, m) or 1)
-                    if (citizen is not None and citizen == other.citizen_id
-                            and (same_place or town is None or other.town_code is None)
-                            and overlap >= SAME_CITIZEN_OVERLAP):
+                    same_citizen = (citizen is not None and citizen == other.citizen_id
+                                    and (same_place or town is None or other.town_code is None)
+                                    and overlap >= SAME_CITIZEN_OVERLAP)
+                    if same_citizen or (same_place and jaccard >= duplicate_similarity):
                         score = max(jaccard, overlap)
                         if best_dup is None or score > best_dup[0]:
-                            best_dup = (score, other, True, overlap)
-                    elif same_place and jaccard >= duplicate_similarity:
-                        score = max(jaccard, overlap)
-                        if best_dup is None or score > best_dup[0]:
-                            best_dup = (score, other, False, jaccard)
+                            best_dup = (score, other, same_citizen, overlap if same_citizen else jaccard)
                 if (same_place and jaccard >= hot_similarity and other.received_at >= hot_since
                         and (topic is None or other.topic is None or topic == other.topic)
                         and (best_cluster is None or jaccard > best_jaccard)):
