@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.datastructures import State
 
 from hotline.kit.db import Database
 from hotline.kit.settings import Settings
@@ -33,7 +34,7 @@ async def read_only(request: Request) -> None:
     request.scope[READ_ONLY] = True
 
 
-def read_gate(request: Request, db: Database) -> asyncio.Semaphore:
+def read_gate(state: State, db: Database) -> asyncio.Semaphore:
     """Read-only requests take the pool's connections in arrival order.
 
     The pool's own wait queue is not fair: a connection handed back wakes the oldest waiter, but a
@@ -42,12 +43,14 @@ def read_gate(request: Request, db: Database) -> asyncio.Semaphore:
     semaphore as large as the pool's kept connections keeps the pool from having waiters, and
     polls off its overflow: an overflow connection is closed when handed back, so every poll
     beyond pool_size paid a new connection (TLS attempt, login, codec set-up), most of its CPU.
+
+    `state`: the application's state (`app.state`), where the one gate of the process is kept.
     """
-    gate: asyncio.Semaphore | None = getattr(request.app.state, "read_gate", None)
+    gate: asyncio.Semaphore | None = getattr(state, "read_gate", None)
     if gate is None:
         pool = db.engine.sync_engine.pool
         size = pool.size() if hasattr(pool, "size") else 1
-        gate = request.app.state.read_gate = asyncio.Semaphore(max(1, size))
+        gate = state.read_gate = asyncio.Semaphore(max(1, size))
     return gate
 
 
@@ -55,7 +58,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One unit of work per request: commit on success, roll back on error."""
     db: Database = request.app.state.db
     if request.scope.get(READ_ONLY):
-        async with read_gate(request, db), db.sessions() as session:
+        async with read_gate(request.app.state, db), db.sessions() as session:
             await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
             yield session
         return

@@ -25,7 +25,6 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from sqlalchemy.util import greenlet_spawn
-from starlette.requests import Request
 
 from hotline.api.deps import read_gate
 from hotline.auth import repository as auth_repository
@@ -125,7 +124,7 @@ class PollRoute:
         try:
             if cursor:
                 params["after_at"], params["after_id"] = decode_time_cursor(cursor)
-            async with read_gate(Request(scope), db):
+            async with read_gate(app.state, db):
                 # The pool's connection without SQLAlchemy's Connection around it (a fifth of this
                 # path's CPU); statements run on the driver, in autocommit, as on a read-only route.
                 pooled = await db.engine.raw_connection()
