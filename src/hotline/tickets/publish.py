@@ -48,15 +48,37 @@ async def queue_bulk(session: AsyncSession, rows: Sequence[Mapping[str, Any]], i
         tickets.update(await lifecycle_repository.ticket_summaries(session, missing))
     now = utcnow()
     out = []
+    # Built here rather than by `event_payload` (the same record, key for key): a batch's thousands
+    # of events share one summary record per ticket and one timestamp text per instant.
+    summaries: dict[int, tuple[str, dict[str, Any]]] = {}
+    stamp: Any = None
+    stamp_text = ""
     for row, id_ in zip(rows, ids, strict=True):
-        t = tickets.get(row["ticket_id"])
-        if t is None:  # pragma: no cover - the event's ticket is in this transaction
-            continue
-        tn = str(t["tracking_number"])
-        payload = event_payload(event_id=id_, tracking_number=tn, kind=row["kind"],
-                                from_status=row.get("from_status"), to_status=row.get("to_status"),
-                                actor=row["actor"], reason=row.get("reason"), data=row.get("data"),
-                                created_at=row.get("created_at") or now, ticket=t)
+        ticket_id = row["ticket_id"]
+        known_summary = summaries.get(ticket_id)
+        if known_summary is None:
+            t = tickets.get(ticket_id)
+            if t is None:  # pragma: no cover - the event's ticket is in this transaction
+                continue
+            known_summary = summaries[ticket_id] = (str(t["tracking_number"]),
+                                                    {f: t.get(f) for f in SUMMARY_FIELDS})
+        tn, summary = known_summary
+        created_at = row.get("created_at") or now
+        if created_at is not stamp:
+            stamp, stamp_text = created_at, created_at.isoformat()
+        payload = {
+            "schema_version": EVENT_SCHEMA_VERSION,
+            "event_id": id_,
+            "tracking_number": tn,
+            "kind": row["kind"],
+            "from_status": row.get("from_status"),
+            "to_status": row.get("to_status"),
+            "actor": row["actor"],
+            "reason": row.get("reason"),
+            "data": row.get("data"),
+            "created_at": stamp_text,
+            "ticket": summary,
+        }
         out.append({"kind": TICKET_EVENT, "destination": None, "key": tn, "payload": payload,
                     "attempts": 0, "next_attempt_at": now, "created_at": now})
     await enqueue_many(session, out)
