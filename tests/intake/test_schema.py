@@ -104,3 +104,25 @@ def test_a_message_made_in_process_is_still_cleaned() -> None:
     # Not from bytes: every nested model cleans what it is given, as before.
     c = Citizen(identity_kind=IdentityKind.PHONE, identity="x\u0000y", name="\u0007n")
     assert (c.identity, c.name) == ("xy", "n")
+
+
+@pytest.mark.parametrize("dirty", ["路灯\u0000坏了", "a\bb", "x\u001f"])
+def test_an_adapter_building_a_message_gets_it_cleaned_too(dirty: str) -> None:
+    """As the channel adapters build it: nested models given as objects, the platform's payload
+    (`raw`) nested, with values JSON cannot hold (a huge integer) beside the strings."""
+    m = IntakeMessage(channel=Channel.WEB, external_id="e-1", tracking_number=tracking_number_for("web", "e-1"),
+                      citizen=Citizen(identity_kind=IdentityKind.PHONE, identity="+8613800138000", name=dirty),
+                      text=dirty, received_at=datetime(2026, 1, 2, tzinfo=UTC),
+                      raw={"form": {"text": dirty, "n": [2**70, dirty]}, dirty: 1})
+    clean = m.text
+    assert clean and not any(ord(c) < 32 for c in clean)
+    assert m.citizen.name == clean
+    assert m.raw == {"form": {"text": clean, "n": [2**70, clean]}, clean: 1}
+
+
+def test_a_clean_payload_is_kept_as_it_came() -> None:
+    raw = {"form": {"text": "路灯坏了\n", "when": datetime(2026, 1, 2, tzinfo=UTC), "n": [1, 2.5, None]}}
+    m = IntakeMessage(channel=Channel.WEB, external_id="e-1", tracking_number=tracking_number_for("web", "e-1"),
+                      citizen=Citizen(identity_kind=IdentityKind.PHONE, identity="+8613800138000"),
+                      text="路灯坏了", received_at=datetime(2026, 1, 2, tzinfo=UTC), raw=raw)
+    assert m.raw == raw

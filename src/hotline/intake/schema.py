@@ -38,10 +38,31 @@ def clean_text(value: Any) -> Any:
     """Strip control characters from every string in a value (str, list, dict), keeping structure."""
     if isinstance(value, str):
         return value.translate(_CONTROL) if _HAS_CONTROL(value) else value
+    if isinstance(value, (list, dict)):
+        # Nearly every value is clean: one C-level serialisation says so (JSON escapes each control
+        # character), instead of a Python call per string of a platform's nested payload (`raw`).
+        # Objects orjson cannot write (a nested model, already cleaned at its own construction)
+        # are written as null; what orjson refuses as a whole is walked.
+        try:
+            if not _ESCAPED_CONTROL(orjson.dumps(value, default=_opaque, option=orjson.OPT_NON_STR_KEYS)):
+                return value
+        except orjson.JSONEncodeError:
+            pass
+        return _strip(value)
+    return value
+
+
+def _opaque(_: Any) -> None:
+    return None
+
+
+def _strip(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.translate(_CONTROL) if _HAS_CONTROL(value) else value
     if isinstance(value, list):
-        return [clean_text(v) for v in value]
+        return [_strip(v) for v in value]
     if isinstance(value, dict):
-        return {clean_text(k): clean_text(v) for k, v in value.items()}
+        return {_strip(k): _strip(v) for k, v in value.items()}
     return value
 
 
