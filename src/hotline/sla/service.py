@@ -297,43 +297,64 @@ async def plan_clocks_for_new(session: AsyncSession, tickets: Sequence[NewTicket
     st = await refresh(session)
     assert st.policy is not None
     cal, share = st.calendar, st.warning_share(st.policy[1])
+    version, doc = st.policy
     planned: list[tuple[dict[str, datetime], list[dict[str, Any]]]] = []
-    memo: dict[Any, Any] = {}
-    # A batch's instants per spec, their (due, warning) computed together (see _deadlines).
-    doc = st.policy[1]
-    wanted: dict[tuple[str, str, Stage], set[datetime]] = {}
+    # Per type × urgency, the batch's instants: all its tickets' (the dispatch clock) and the
+    # dispatched ones' (the unit's clocks).
+    groups: dict[tuple[str, str], tuple[set[datetime], set[datetime]]] = {}
     for t in tickets:
-        stages = (Stage.DISPATCH, *_UNIT_STAGES) if t.department_code else (Stage.DISPATCH,)
-        for stage in stages:
-            # The same memo as _new_clock's: a type × urgency × stage's spec and its JSON, once.
-            if (key := (t.type, t.urgency, stage)) not in memo:
-                spec = doc.clock_for(t.type, t.urgency, stage)
-                memo[key] = (spec, spec.model_dump(mode="json", exclude_none=True))
-            wanted.setdefault(key, set()).add(t.received_at)
+        group = groups.get((t.type, t.urgency))
+        if group is None:
+            group = groups[(t.type, t.urgency)] = (set(), set())
+        group[0].add(t.received_at)
+        if t.department_code:
+            group[1].add(t.received_at)
+    # Per type × urgency, its stages as (stage, due column, spec, the spec's JSON), the dispatch
+    # clock's first; a batch's instants per spec, their (due, warning) computed together (see
+    # _deadlines). Stages sharing a spec share its instants.
+    stages_of: dict[tuple[str, str], list[tuple[str, str, ClockSpec, dict[str, Any]]]] = {}
     by_spec: dict[int, tuple[ClockSpec, set[datetime]]] = {}
-    for key, starts in wanted.items():  # stages sharing a spec share its instants
-        spec = memo[key][0]
-        by_spec.setdefault(id(spec), (spec, set()))[1].update(starts)
-    for spec, starts in by_spec.values():
+    for (type_, urgency), (starts, dispatched) in groups.items():
+        plan = stages_of[(type_, urgency)] = []
+        for stage, stage_starts in ((Stage.DISPATCH, starts),
+                                    *((s, dispatched) for s in _UNIT_STAGES if dispatched)):
+            spec = doc.clock_for(type_, urgency, stage)
+            plan.append((stage.value, DUE_COLUMNS[stage], spec, spec.model_dump(mode="json", exclude_none=True)))
+            by_spec.setdefault(id(spec), (spec, set()))[1].update(stage_starts)
+    deadlines: dict[tuple[int, datetime], tuple[datetime, datetime | None]] = {}
+    for key, (spec, starts) in by_spec.items():
         for start, due_warn in _deadlines(cal, spec, share, sorted(starts)).items():
-            memo[(spec, start)] = due_warn
+            deadlines[(key, start)] = due_warn
     returns = _deadlines(cal, doc.return_within, share,
                          sorted({t.received_at for t in tickets if t.department_code}), warn=False)
+    received, dispatched_by = Moment.RECEIVED.value, Moment.DISPATCHED.value
     for t in tickets:
+        # The rows `_new_clock` makes, key for key, built here for the thousand of a batch.
+        plan = stages_of[(t.type, t.urgency)]
+        start = t.received_at
+        stage_value, _, spec, spec_json = plan[0]
+        due_at, warn_at = deadlines[(id(spec), start)]
+        dispatch = {"ticket_id": t.id, "stage": stage_value, "round": 1, "department_code": None,
+                    "policy_version": version, "spec": spec_json,
+                    "started_by": received, "started_at": start, "due_at": due_at,
+                    "warn_at": warn_at, "extensions": 0, "extended_days": 0,
+                    "warned_at": None, "breached_at": None, "met_at": None, "outcome": None,
+                    "satisfaction": None, "updated_at": now}
+        due = {"dispatch_due_at": due_at}
         clocks: list[dict[str, Any]] = []
-        dispatch = _new_clock(cal, st.policy, share, ticket_id=t.id, type_=t.type, urgency=t.urgency,
-                              department_code=None, stage=Stage.DISPATCH, round_=1, moment=Moment.RECEIVED,
-                              start=t.received_at, now=now, memo=memo)
-        due = {"dispatch_due_at": dispatch["due_at"]}
         if t.department_code:
-            dispatch.update(met_at=t.received_at, outcome="met")
-            for stage in _UNIT_STAGES:
-                c = _new_clock(cal, st.policy, share, ticket_id=t.id, type_=t.type, urgency=t.urgency,
-                               department_code=t.department_code, stage=stage, round_=1,
-                               moment=Moment.DISPATCHED, start=t.received_at, now=now, memo=memo)
-                clocks.append(c)
-                due[DUE_COLUMNS[stage]] = c["due_at"]
-            due["return_due_at"] = returns[t.received_at][0]  # 退单时限
+            dispatch["met_at"], dispatch["outcome"] = start, "met"
+            for stage_value, column, spec, spec_json in plan[1:]:
+                due_at, warn_at = deadlines[(id(spec), start)]
+                clocks.append({"ticket_id": t.id, "stage": stage_value, "round": 1,
+                               "department_code": t.department_code,
+                               "policy_version": version, "spec": spec_json,
+                               "started_by": dispatched_by, "started_at": start, "due_at": due_at,
+                               "warn_at": warn_at, "extensions": 0, "extended_days": 0,
+                               "warned_at": None, "breached_at": None, "met_at": None, "outcome": None,
+                               "satisfaction": None, "updated_at": now})
+                due[column] = due_at
+            due["return_due_at"] = returns[start][0]  # 退单时限
         clocks.append(dispatch)
         planned.append((due, clocks))
     return planned
