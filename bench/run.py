@@ -377,12 +377,16 @@ async def router_alone(db_url: str, dsn: str, bootstrap: str, n: int) -> dict[st
     conn = await asyncpg.connect(dsn)
     p = Proc("router-alone", [HOTLINE, "router"], hotline_env(db_url, bootstrap, topic, f"g-{topic}"))
     t = time.perf_counter()
+    first: tuple[int, float, float] | None = None  # tickets, router CPU, PostgreSQL CPU at the first commit seen
     try:
         while True:
             done = await conn.fetchval("SELECT count(*) FROM intake_messages WHERE external_id LIKE $1", f"{topic}-%")
+            if first is None and done:
+                first = (done, p.cpu_seconds(), postgres_cpu_seconds())
             if done >= n or time.perf_counter() - t > 300:
                 break
             await asyncio.sleep(0.5)
+        last = (done, p.cpu_seconds(), postgres_cpu_seconds())
         span = await conn.fetchval(
             "SELECT extract(epoch from max(created_at) - min(created_at)) FROM tickets WHERE text LIKE $1",
             f"%（{topic}-%")
@@ -390,8 +394,25 @@ async def router_alone(db_url: str, dsn: str, bootstrap: str, n: int) -> dict[st
     finally:
         p.stop()
         await conn.close()
+    # CPU per ticket between the first commit seen and the end (start-up and model loading left out):
+    # what each side would cap the rate at with a core of its own.
+    counted = last[0] - first[0] if first else 0
+    cpu = {f"{side}_cpu_ms_per_ticket": (last[i] - first[i]) / counted * 1000 if first and counted else float("nan")
+           for i, side in ((1, "router"), (2, "postgres"))}
     return {"tickets": done, "tickets_per_s": done / float(span or 1), "raw_kafka_to_pg_rows_per_s": raw,
-            "rss_mb": rss}
+            "rss_mb": rss, **cpu}
+
+
+def postgres_cpu_seconds() -> float:
+    """User + system CPU seconds of every PostgreSQL process on the machine (backends, WAL writer,
+    checkpointer): the database's whole share of the work, as the bench runs nothing else on it."""
+    total = 0.0
+    for proc in psutil.process_iter(["name"]):
+        if proc.info["name"] == "postgres":
+            with suppress(psutil.Error):
+                t = proc.cpu_times()
+                total += t.user + t.system
+    return total
 
 
 async def seed_tickets(dsn: str, n: int) -> list[str]:
@@ -514,6 +535,10 @@ async def main(a: argparse.Namespace) -> dict[str, Any]:
             say(f"   router                            {out['router']['tickets_per_s']:9.0f} tickets/s "
                 f"({out['router']['tickets']} tickets)")
             say(f"   raw Kafka → asyncpg ceiling       {out['router']['raw_kafka_to_pg_rows_per_s']:9.0f} rows/s")
+            r = out["router"]
+            say(f"   CPU per ticket: router {r['router_cpu_ms_per_ticket']:.3f} ms, PostgreSQL "
+                f"{r['postgres_cpu_ms_per_ticket']:.3f} ms (each alone on a core: "
+                f"{1000 / r['router_cpu_ms_per_ticket']:,.0f} / {1000 / r['postgres_cpu_ms_per_ticket']:,.0f} tickets/s)")
 
         if "e2e" in a.only:
             say("== 2. end to end: signed webhooks (WeChat AES, Twilio SMS, web, app) → gateway → Kafka → router → PostgreSQL")
