@@ -256,8 +256,9 @@ class Catalogue:
         candidates = set(hits)
         if topic is not None and topic in self._defaults:
             candidates |= self._defaults[topic]
+        rows, weights = self.rows, self._weights
         for i in candidates:
-            r = self.rows[i]
+            r = rows[i]
             if r.area != ANY and r.area != town_code:
                 continue
             if r.type != ANY and r.type != type_:
@@ -265,7 +266,7 @@ class Catalogue:
             kws = tuple(hits.get(i, ()))
             reasons = []
             if kws:
-                score = self.weight(list(kws))
+                score = sum([weights.get(k, 1.0) for k in kws])  # self.weight(kws)
                 reasons.append("关键词" + "、".join(f"「{k}」" for k in kws) + f" → rule {r.rule}")
             else:
                 score = 1.0 * topic_confidence
@@ -288,7 +289,8 @@ class Catalogue:
 
 
     def weight(self, kws: list[str]) -> float:
-        return sum(self._weights.get(k, 1.0) for k in kws)
+        weights = self._weights
+        return sum([weights.get(k, 1.0) for k in kws])
 
 
 def split_weight(raw: str) -> tuple[str, float]:

@@ -137,7 +137,8 @@ class Router:
 
         lat = getattr(loc, "lat", None) if loc is not None else None
         lng = getattr(loc, "lng", None) if loc is not None else None
-        place = extract_place(text, lat, lng, by_text=place_in_text)
+        # Without coordinates the place is the text's (what extract_place returns then).
+        place = place_in_text if lat is None or lng is None else extract_place(text, lat, lng, by_text=place_in_text)
         town = place.code if place.status == "found" else None
         if place.status == "found":
             reasons.append(f"place {place.name}: {place.reason}")
@@ -199,6 +200,7 @@ class Router:
                            "manual dispatch queue with suggestions")
             lead, co = None, []
 
+        # In RoutingDecision's field order: _decision takes them as they are.
         return _decision({
             "type": type_, "type_reason": type_reason, "topic": topic, "town_code": town,
             "urgency": flags.urgency, "department_code": lead, "co_department_codes": co,
@@ -210,35 +212,40 @@ class Router:
 
     def _candidates(self, matches: list[RowMatch], place: PlaceMatch) -> list[_Candidate]:
         """Distinct lead units, best first: catalogue rows, then the town government fallback."""
-        town = place.code if place.status == "found" else None
+        status = place.status
+        town = place.code if status == "found" else None
         out: list[_Candidate] = []
         seen: set[str] = set()
-
-        def add(c: _Candidate) -> None:
-            if c.lead not in seen:
-                seen.add(c.lead)
-                out.append(c)
-
+        here = [(town, place.reason or "")]
         for m in matches:
             r = m.row
-            towns: list[tuple[str | None, str]] = [(town, place.reason or "")]
-            if town is None and (r.lead == TOWN or TOWN in r.co) and place.status == "ambiguous":
+            by_town = r.lead == TOWN
+            towns: list[tuple[str | None, str]] = here
+            if town is None and status == "ambiguous" and (by_town or TOWN in r.co):
                 # Not guessed: each candidate town becomes its own suggestion, none is dispatched.
                 towns = [(c.code, c.reason) for c in place.candidates]
             for t, why in towns:
-                lead = t if r.lead == TOWN else r.lead
-                if lead is None:
+                lead = t if by_town else r.lead
+                if lead is None or lead in seen:  # a unit already suggested keeps its first (best) rule
                     continue
-                named = [t if u == TOWN else u for u in r.co]
-                co = [u for u in dict.fromkeys(named) if u is not None and u != lead]
-                usable = r.lead != TOWN or (t == town and town is not None)
-                rs = list(m.reasons) + ([f"town government: {why}"] if r.lead == TOWN else [])
-                add(_Candidate(lead, co, m.score, r.rule, rs, m if usable else None))
+                if r.co:
+                    named = [t if u == TOWN else u for u in r.co]
+                    co = [u for u in dict.fromkeys(named) if u is not None and u != lead]
+                else:
+                    co = []
+                usable = not by_town or (t == town and town is not None)
+                rs = [*m.reasons, f"town government: {why}"] if by_town else list(m.reasons)
+                seen.add(lead)
+                out.append(_Candidate(lead, co, m.score, r.rule, rs, m if usable else None))
         if town is not None:
-            add(_Candidate(town, [], 1.0, "fallback:town", [f"the town government of the place: {place.reason}"]))
-        elif place.status == "ambiguous":
+            if town not in seen:
+                out.append(_Candidate(town, [], 1.0, "fallback:town",
+                                      [f"the town government of the place: {place.reason}"]))
+        elif status == "ambiguous":
             for c in place.candidates:
-                add(_Candidate(c.code, [], 0.5, "fallback:town", [f"possible place: {c.reason}"]))
+                if c.code not in seen:
+                    seen.add(c.code)
+                    out.append(_Candidate(c.code, [], 0.5, "fallback:town", [f"possible place: {c.reason}"]))
         return out
 
 
@@ -272,6 +279,8 @@ _FAST_CONSTRUCTION = _fast_construction_works()
 def _decision(values: dict[str, Any]) -> RoutingDecision:
     """A decision from values made by the router, of the declared types: no validation."""
     if _FAST_CONSTRUCTION and len(values) == len(_DECISION_FIELDS):
+        if tuple(values) == _DECISION_FIELDS:
+            return _constructed(values)
         return _constructed({name: values[name] for name in _DECISION_FIELDS})
     return RoutingDecision.model_construct(**values)
 
