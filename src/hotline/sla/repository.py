@@ -59,16 +59,6 @@ async def clocks_of(session: AsyncSession, ticket_id: int, open_only: bool = Fal
     return (await session.scalars(stmt.order_by(SlaClock.id))).all()
 
 
-async def last_rounds(session: AsyncSession, ticket_ids: Sequence[int]) -> dict[tuple[int, str], int]:
-    if not ticket_ids:
-        return {}
-    rows = await session.execute(
-        select(SlaClock.ticket_id, SlaClock.stage, func.max(SlaClock.round))
-        .where(SlaClock.ticket_id.in_(list(ticket_ids))).group_by(SlaClock.ticket_id, SlaClock.stage)
-    )
-    return {(t, s): r for t, s, r in rows}
-
-
 async def insert_clocks(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     if rows:
         await session.execute(insert(SlaClock.__table__), rows)  # type: ignore[arg-type]
