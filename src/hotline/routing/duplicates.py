@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from heapq import nlargest
 from itertools import chain
 from operator import add
 from typing import Any
@@ -149,7 +150,9 @@ class CandidateIndex:
                 picked = [p for g in mine if (p := town_postings.get(g)) and len(p) <= cap]
                 if picked:
                     counts = Counter(chain.from_iterable(picked))
-                    candidates = [j for j, _ in counts.most_common(_VERIFY)]
+                    # Ties go to the later ticket, not to the order bigrams come out of a set (which
+                    # the interpreter's hash seed decides): every router links a batch the same way.
+                    candidates = nlargest(_VERIFY, counts, key=lambda j: (counts[j], j))
             if citizen is not None and (again := self.by_citizen.get(citizen)):
                 candidates += list(again)[-_VERIFY:]
             # The best duplicate as (score, ticket, same citizen?, likeness shown); its reason is
