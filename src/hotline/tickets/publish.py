@@ -19,6 +19,19 @@ def event_payload(*, event_id: int, tracking_number: str, kind: str, from_status
                   to_status: str | None, actor: str, reason: str | None, data: dict[str, Any] | None,
                   created_at: datetime, ticket: Mapping[str, Any]) -> dict[str, Any]:
     """One record. No citizen identity or text: a consumer fetches what it may see through the API."""
+    return _record(event_id, tracking_number, kind, from_status, to_status, actor, reason, data,
+                   created_at.isoformat(), _summary(ticket))
+
+
+def _summary(ticket: Mapping[str, Any]) -> dict[str, Any]:
+    return {f: ticket.get(f) for f in SUMMARY_FIELDS}
+
+
+def _record(event_id: int, tracking_number: str, kind: str, from_status: str | None, to_status: str | None,
+            actor: str, reason: str | None, data: dict[str, Any] | None, created_at: str,
+            ticket: dict[str, Any]) -> dict[str, Any]:
+    """The record's shape, from parts already in their written form (`queue_bulk` shares a ticket's
+    summary and an instant's text among a batch's events)."""
     return {
         "schema_version": EVENT_SCHEMA_VERSION,
         "event_id": event_id,  # consumers dedupe on this (delivery is at least once)
@@ -29,8 +42,8 @@ def event_payload(*, event_id: int, tracking_number: str, kind: str, from_status
         "actor": actor,
         "reason": reason,
         "data": data,
-        "created_at": created_at.isoformat(),
-        "ticket": {f: ticket.get(f) for f in SUMMARY_FIELDS},
+        "created_at": created_at,
+        "ticket": ticket,
     }
 
 
@@ -48,8 +61,7 @@ async def queue_bulk(session: AsyncSession, rows: Sequence[Mapping[str, Any]], i
         tickets.update(await lifecycle_repository.ticket_summaries(session, missing))
     now = utcnow()
     out = []
-    # Built here rather than by `event_payload` (the same record, key for key): a batch's thousands
-    # of events share one summary record per ticket and one timestamp text per instant.
+    # A batch's thousands of events share one summary record per ticket and one text per instant.
     summaries: dict[int, tuple[str, dict[str, Any]]] = {}
     stamp: Any = None
     stamp_text = ""
@@ -60,25 +72,13 @@ async def queue_bulk(session: AsyncSession, rows: Sequence[Mapping[str, Any]], i
             t = tickets.get(ticket_id)
             if t is None:  # pragma: no cover - the event's ticket is in this transaction
                 continue
-            known_summary = summaries[ticket_id] = (str(t["tracking_number"]),
-                                                    {f: t.get(f) for f in SUMMARY_FIELDS})
+            known_summary = summaries[ticket_id] = (str(t["tracking_number"]), _summary(t))
         tn, summary = known_summary
         created_at = row.get("created_at") or now
         if created_at is not stamp:
             stamp, stamp_text = created_at, created_at.isoformat()
-        payload = {
-            "schema_version": EVENT_SCHEMA_VERSION,
-            "event_id": id_,
-            "tracking_number": tn,
-            "kind": row["kind"],
-            "from_status": row.get("from_status"),
-            "to_status": row.get("to_status"),
-            "actor": row["actor"],
-            "reason": row.get("reason"),
-            "data": row.get("data"),
-            "created_at": stamp_text,
-            "ticket": summary,
-        }
+        payload = _record(id_, tn, row["kind"], row.get("from_status"), row.get("to_status"), row["actor"],
+                          row.get("reason"), row.get("data"), stamp_text, summary)
         out.append({"kind": TICKET_EVENT, "destination": None, "key": tn, "payload": payload,
                     "attempts": 0, "next_attempt_at": now, "created_at": now})
     await enqueue_many(session, out)
