@@ -256,7 +256,7 @@ class Catalogue:
         candidates = set(hits)
         if topic is not None and topic in self._defaults:
             candidates |= self._defaults[topic]
-        rows, weights = self.rows, self._weights
+        rows = self.rows
         for i in candidates:
             r = rows[i]
             if r.area != ANY and r.area != town_code:
@@ -266,7 +266,7 @@ class Catalogue:
             kws = tuple(hits.get(i, ()))
             reasons = []
             if kws:
-                score = sum([weights.get(k, 1.0) for k in kws])  # self.weight(kws)
+                score = self.weight(kws)
                 reasons.append("关键词" + "、".join(f"「{k}」" for k in kws) + f" → rule {r.rule}")
             else:
                 score = 1.0 * topic_confidence
@@ -288,7 +288,7 @@ class Catalogue:
         return out
 
 
-    def weight(self, kws: list[str]) -> float:
+    def weight(self, kws: Sequence[str]) -> float:
         weights = self._weights
         return sum([weights.get(k, 1.0) for k in kws])
 
