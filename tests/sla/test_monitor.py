@@ -160,3 +160,30 @@ async def test_monitor_runs_inside_hotline_dev_on_sqlite(sqlite_url: str) -> Non
             "sla_reprimand", "sla_supervision"]
     finally:
         await db.dispose()
+
+
+async def test_the_ladder_reaches_every_ticket_when_they_are_more_than_a_batch(db: Database) -> None:
+    """Reply clocks paged by warning time: tickets received at different moments (so their
+    warnings differ) and two at the same moment (the same warning: the id decides), two per page."""
+    await _ladder_over_pages(db)
+
+
+async def test_the_ladder_pages_on_sqlite_too(sqlite_url: str) -> None:
+    """The monitor runs on the embedded default (`make run`) as well."""
+    db = Database(sqlite_url)
+    try:
+        await _ladder_over_pages(db)
+    finally:
+        await db.dispose()
+
+
+async def _ladder_over_pages(db: Database) -> None:
+    received = [cst(2026, 9, 28, 11), cst(2026, 9, 28, 11), cst(2026, 9, 28, 10), cst(2026, 9, 28, 12),
+                cst(2026, 9, 28, 13)]  # by warning: 10 | 11, 11 | 12 | 13 (the two at 11 on two pages)
+    made = [await make_ticket(db, at) for at in received]
+    r = await monitor.run_once(db, now=cst(2026, 10, 20), batch=2)  # past every reminder (催办) time
+    assert r.steps["reminder"] == 5
+    for t in made:
+        async with db.unit_of_work() as s:
+            assert [x.step for x in await repository.steps_of(s, t.id)] == ["reminder"]
+    assert (await monitor.run_once(db, now=cst(2026, 10, 20), batch=2)).steps["reminder"] == 0

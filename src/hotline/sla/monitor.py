@@ -106,7 +106,7 @@ async def _ladder(session: AsyncSession, now: datetime, batch: int, report: Moni
     st = await service.refresh(session)
     assert st.policy is not None
     policy = st.policy[1]
-    after = 0
+    after: tuple[datetime, int] | None = None
     while True:
         rows = await repository.ladder_candidates(session, now, batch, after)
         for clock, ticket, taken in rows:
@@ -126,7 +126,7 @@ async def _ladder(session: AsyncSession, now: datetime, batch: int, report: Moni
                 report.steps[step] += 1
         if len(rows) < batch:
             return
-        after = rows[-1][0].id
+        after = (rows[-1][0].warn_at, rows[-1][0].id)
 
 
 async def run_once(db: Database, now: datetime | None = None, batch: int = 500) -> MonitorReport:

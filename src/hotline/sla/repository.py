@@ -6,7 +6,19 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, case, exists, func, insert, select, update
+from sqlalchemy import (
+    Table,
+    and_,
+    bindparam,
+    case,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.departments.models import Department
@@ -110,15 +122,22 @@ async def claim_marks(session: AsyncSession, column: str, at_column: str, now: d
 
 
 async def ladder_candidates(session: AsyncSession, now: datetime, limit: int,
-                            after_id: int = 0) -> list[tuple[SlaClock, Ticket, set[str]]]:
-    """Open reply clocks of unpaused tickets past their warning time whose ladder is not done."""
+                            after: tuple[datetime, int] | None = None) -> list[tuple[SlaClock, Ticket, set[str]]]:
+    """Open reply clocks of unpaused tickets past their warning time whose ladder is not done,
+    by warning time (then id), after `after` (the last one's (warn_at, id)).
+
+    In warning-time order the scan walks the open clocks' partial index up to `now` and stops. In
+    id order it walked the whole table from the oldest clock: open clocks are the newest, and the
+    planner, taking them as spread evenly, expected to find a page of them early (1–1.4 s a pass
+    over 2.7 M clocks with none due)."""
     done = exists().where(and_(SupervisionStep.clock_id == SlaClock.id, SupervisionStep.step == "supervision"))
-    rows = (await session.execute(
-        select(SlaClock, Ticket).join(Ticket, Ticket.id == SlaClock.ticket_id)
-        .where(SlaClock.stage == "reply", SlaClock.met_at.is_(None), SlaClock.warn_at <= now,
-               Ticket.sla_paused_at.is_(None), ~done, SlaClock.id > after_id)
-        .order_by(SlaClock.id).limit(limit)
-    )).all()
+    stmt = (select(SlaClock, Ticket).join(Ticket, Ticket.id == SlaClock.ticket_id)
+            .where(SlaClock.stage == "reply", SlaClock.met_at.is_(None), SlaClock.warn_at <= now,
+                   Ticket.sla_paused_at.is_(None), ~done))
+    if after is not None:
+        stmt = stmt.where(tuple_(SlaClock.warn_at, SlaClock.id)
+                          > tuple_(literal(after[0], SlaClock.warn_at.type), after[1]))
+    rows = (await session.execute(stmt.order_by(SlaClock.warn_at, SlaClock.id).limit(limit))).all()
     if not rows:
         return []
     steps: dict[int, set[str]] = {}
