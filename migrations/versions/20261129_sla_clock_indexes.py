@@ -5,6 +5,10 @@ ix_sla_clocks_unit_started served no query (the KPI reports filter on stage and 
 the open-clock indexes become partial (WHERE met_at IS NULL, as every query using them says),
 so met clocks (the dispatch clock is born met at intake) have no entry in them.
 
+Building the two partial indexes reads the whole table while routers wait to write clocks (they
+keep their messages on Kafka meanwhile; nothing is lost): on tens of millions of clocks, upgrade
+in a quiet hour.
+
 Revision ID: 0130_sla_clock_indexes
 Revises: 0120_knowledge_source
 Create Date: 2026-11-29
