@@ -36,8 +36,6 @@ _CLEANED: dict[str, bool] = {"hotline.intake.cleaned": True}
 
 def clean_text(value: Any) -> Any:
     """Strip control characters from every string in a value (str, list, dict), keeping structure."""
-    if isinstance(value, str):
-        return value.translate(_CONTROL) if _HAS_CONTROL(value) else value
     if isinstance(value, (list, dict)):
         # Nearly every value is clean: one C-level serialisation says so (JSON escapes each control
         # character), instead of a Python call per string of a platform's nested payload (`raw`).
@@ -48,8 +46,7 @@ def clean_text(value: Any) -> Any:
                 return value
         except orjson.JSONEncodeError:
             pass
-        return _strip(value)
-    return value
+    return _strip(value)
 
 
 def _opaque(_: Any) -> None:

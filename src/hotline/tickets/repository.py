@@ -248,7 +248,7 @@ QUEUE_COLUMNS = (
     Ticket.subject, Ticket.text, Ticket.topic, Ticket.town_code, Ticket.urgency, Ticket.department_code,
     Ticket.location_address, Ticket.lat, Ticket.lng, Ticket.dispatch_due_at, Ticket.reply_due_at,
     Ticket.received_at, Ticket.created_at, Ticket.confidential, Ticket.satisfaction, Ticket.callback_at,
-    func.coalesce(Ticket.reopen_count, 0).label("reopen_count"), CitizenContact.id.label("citizen_id"),
+    Ticket.reopen_count, CitizenContact.id.label("citizen_id"),
     CitizenContact.name.label("citizen_name"), CitizenContact.phone.label("citizen_phone"),
     CitizenContact.email.label("citizen_email"),
 )
